@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 // The command line: one table of commands, each a module under src/cli/ that returns an exit code.
+import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-
-export interface CliIO {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
+import type { CliIO } from './cli/common.js';
 
 type Command = (args: string[], io: CliIO) => Promise<number>;
 
+// Loaded lazily, so `omnistream keys` does not pay for the server's modules and vice versa.
 const commands: Record<string, () => Promise<Command>> = {
+  start: async () => (await import('./cli/start.js')).startCommand,
+  keys: async () => (await import('./cli/keys.js')).keysCommand,
+  device: async () => (await import('./cli/device.js')).deviceCommand,
+  token: async () => (await import('./cli/token.js')).tokenCommand,
   'query run': async () => (await import('./cli/query-run.js')).queryRunCommand,
 };
 
@@ -22,7 +24,8 @@ export async function main(argv: string[], io: CliIO = { stdout: process.stdout,
   return 64;
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+// Run only as the entry point (the npm bin is a symlink, hence realpath), not when imported by tests.
+if (process.argv[1] && fileURLToPath(import.meta.url) === realpathSync(process.argv[1])) {
   main(process.argv.slice(2)).then((code) => { process.exitCode = code; }, (err: unknown) => {
     process.stderr.write(`omnistream: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;

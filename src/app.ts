@@ -1,0 +1,97 @@
+// The composition root: builds every part from the config, starts them, stops them in order.
+import { Authenticator } from './auth/authenticator.js';
+import { KeyStore } from './auth/key-store.js';
+import type { Config } from './config.js';
+import { partitionRoutes } from './feed/partition-routes.js';
+import { healthRoutes } from './http/health-routes.js';
+import { Metrics } from './http/metrics.js';
+import { HttpServer } from './http/server.js';
+import { deviceRoutes } from './ingest/device-routes.js';
+import { Ingestion } from './ingest/ingestion.js';
+import { registerRoutes } from './ingest/register-routes.js';
+import type { EventLog } from './log/event-log.js';
+import { createLogger, type Logger } from './logger.js';
+import type { Registry } from './registry/registry.js';
+import { registryRoutes } from './registry/registry-routes.js';
+import { openEventLog, openRegistry } from './storage.js';
+
+export interface RunningApp {
+  readonly config: Config;
+  /** Base URL of the HTTP listener, e.g. http://127.0.0.1:8080. */
+  readonly url: string;
+  readonly port: number;
+  readonly keys: KeyStore;
+  readonly registry: Registry;
+  readonly log: EventLog;
+  readonly metrics: Metrics;
+  /** Graceful stop: refuse new work, finish requests and appends in flight, close storage. */
+  close(): Promise<void>;
+}
+
+export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningApp> {
+  const keys = KeyStore.open(config.dataDir);
+  const registry = openRegistry(config);
+  const log = openEventLog(config);
+  const metrics = new Metrics();
+  const auth = new Authenticator(config.hostName, keys, registry);
+  const ingestion = new Ingestion(log, registry, metrics, logger);
+  let ready = false;
+
+  const server = new HttpServer({
+    plugins: [
+      healthRoutes(metrics, () => ready),
+      deviceRoutes(auth, ingestion),
+      registerRoutes(keys, registry, { hostName: config.hostName, rateLimit: config.register, tokenTtlSeconds: config.register.tokenTtlSeconds }),
+      registryRoutes(auth, registry),
+      partitionRoutes(auth, log),
+    ],
+    cors: config.cors,
+    trustProxy: config.http.trustProxy,
+    tls: config.http.tlsCert && config.http.tlsKey ? { cert: config.http.tlsCert, key: config.http.tlsKey } : null,
+    metrics,
+    logger,
+  });
+  metrics.gauge('omnistream_http_requests_in_flight', 'Requests being handled').track({}, () => server.activeRequests);
+
+  let retention: Promise<unknown> = Promise.resolve();
+  const retentionTimer = setInterval(() => {
+    retention = log.applyRetention(new Date()).then(
+      (r) => r.deletedMessages > 0 && logger.info('retention removed expired messages', { deleted: r.deletedMessages }),
+      (err: unknown) => logger.error('retention failed', { err }),
+    );
+  }, config.log.retentionIntervalMs);
+  retentionTimer.unref();
+
+  let address;
+  try {
+    address = await server.listen(config.http.port, config.http.host);
+  } catch (err) {
+    clearInterval(retentionTimer);
+    await Promise.all([ingestion.close(), log.close()]);
+    await registry.close();
+    throw err;
+  }
+  ready = true;
+  const scheme = config.http.tlsCert ? 'https' : 'http';
+  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
+  const url = `${scheme}://${host}:${address.port}`;
+  logger.info('omnistream ready', { url, dataDir: config.dataDir, partitions: config.log.partitions, durability: config.log.durability, startupMs: Math.round(performance.now()) });
+
+  let closing: Promise<void> | undefined;
+  return {
+    config, url, port: address.port, keys, registry, log, metrics,
+    close() {
+      closing ??= (async () => {
+        ready = false;
+        clearInterval(retentionTimer);
+        await server.close();
+        await retention;
+        await ingestion.close();
+        await log.close();
+        await registry.close();
+        logger.info('omnistream stopped');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,80 @@
+// Decides who a request is from and whether it may do what it asks (ARCHITECTURE §4).
+import type { Device } from '../core/device.js';
+import { OmniError } from '../core/errors.js';
+import type { AuthMethod } from '../core/message.js';
+import type { Right } from '../core/rights.js';
+import type { Registry } from '../registry/registry.js';
+import type { KeyStore, Policy } from './key-store.js';
+import { deviceResource, isExpired, parseSasToken, scopeCovers, signatureMatches, type SasToken } from './sas.js';
+
+/** A caller allowed to send as one device. */
+export interface DeviceCaller {
+  readonly device: Device;
+  readonly authMethod: AuthMethod;
+}
+
+export class Authenticator {
+  constructor(
+    private readonly hostName: string,
+    private readonly keys: KeyStore,
+    private readonly registry: Registry,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private parse(authorization: string | undefined): SasToken {
+    const token = parseSasToken(authorization);
+    if (isExpired(token, this.now())) throw new OmniError('token_expired', `The specified SAS token expired at ${new Date(token.expiry * 1000).toISOString()}`);
+    return token;
+  }
+
+  private checkScope(token: SasToken, target: string): void {
+    if (!scopeCovers(token.resource, target)) {
+      const host = token.resource.split('/')[0]!;
+      throw new OmniError('unauthorized', host.toLowerCase() !== this.hostName.toLowerCase()
+        ? `The token is for hub '${host}', not '${this.hostName}'`
+        : `The token's scope '${token.resource}' does not cover '${target}'`);
+    }
+  }
+
+  private policyFor(token: SasToken, right: Right): Policy {
+    const policy = this.keys.policy(token.keyName!);
+    if (!policy || !signatureMatches(token, [policy.primaryKey, policy.secondaryKey])) {
+      throw new OmniError('unauthorized', 'The specified SAS token has an invalid signature. It does not match either the primary or secondary key.');
+    }
+    if (!policy.rights.includes(right)) throw new OmniError('forbidden', `Authorization rule '${policy.name}' does not allow ${right}`);
+    return policy;
+  }
+
+  /** Authorizes sending as `deviceId`: the device's own token, or a policy token with DeviceConnect. */
+  async device(authorization: string | undefined, deviceId: string): Promise<DeviceCaller> {
+    const token = this.parse(authorization);
+    const target = deviceResource(this.hostName, deviceId);
+    this.checkScope(token, target);
+    if (token.keyName !== undefined) {
+      const policy = this.policyFor(token, 'DeviceConnect');
+      const device = await this.registry.get(deviceId);
+      if (!device) throw new OmniError('device_not_found', `IotHub '${this.hostName}' does not contain the specified device '${deviceId}'`);
+      return { device: this.enabled(device), authMethod: { scope: 'hub', type: 'sas', issuer: 'iothub', policy: policy.name } };
+    }
+    const device = await this.registry.get(deviceId);
+    const keys = device ? [device.authentication.symmetricKey.primaryKey, device.authentication.symmetricKey.secondaryKey] : [];
+    // An unknown device and a wrong key answer alike, so ids cannot be probed.
+    if (!device || !signatureMatches(token, keys)) {
+      throw new OmniError('unauthorized', 'The specified SAS token has an invalid signature. It does not match either the primary or secondary key.');
+    }
+    return { device: this.enabled(device), authMethod: { scope: 'device', type: 'sas', issuer: 'iothub' } };
+  }
+
+  private enabled(device: Device): Device {
+    if (device.status !== 'enabled') throw new OmniError('device_disabled', `Device '${device.deviceId}' is disabled and cannot send`);
+    return device;
+  }
+
+  /** Authorizes a service or registry call: a policy token scoped to this hub holding `right`. */
+  service(authorization: string | undefined, right: Right): Policy {
+    const token = this.parse(authorization);
+    this.checkScope(token, this.hostName);
+    if (token.keyName === undefined) throw new OmniError('forbidden', `A device token cannot be used for ${right}; use a shared access policy`);
+    return this.policyFor(token, right);
+  }
+}

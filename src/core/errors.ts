@@ -1,0 +1,66 @@
+// One catalogue of every failure the platform reports. HTTP bodies, IoT Hub error codes, MQTT
+// reason codes and the docs all come from this table, so a code means the same thing everywhere.
+
+interface ErrorSpec {
+  /** HTTP status on Omnistream's own routes. */
+  readonly status: number;
+  /** IoT Hub's error code name, used on IoT Hub-compatible routes (`iothub-errorcode`). */
+  readonly iothubCode: string;
+  /** Status on IoT Hub routes when it differs: the official SDKs map statuses to error classes. */
+  readonly iothubStatus?: number;
+  readonly message: string;
+}
+
+export const errorCatalogue = {
+  unauthorized: { status: 401, iothubCode: 'IotHubUnauthorizedAccess', message: 'Unauthorized' },
+  token_expired: { status: 401, iothubCode: 'IotHubUnauthorizedAccess', message: 'The specified SAS token is expired' },
+  // IoT Hub answers a policy that lacks a right with 401; the SDKs read 403 as a quota error.
+  forbidden: { status: 403, iothubCode: 'IotHubUnauthorized', iothubStatus: 401, message: 'The credential does not grant this right' },
+  device_disabled: { status: 403, iothubCode: 'IotHubUnauthorized', iothubStatus: 401, message: 'The device is disabled' },
+  invalid_app_key: { status: 401, iothubCode: 'IotHubUnauthorizedAccess', message: 'Unknown or revoked app key' },
+  invalid_device_id: { status: 400, iothubCode: 'ArgumentInvalid', message: 'Invalid device id' },
+  invalid_argument: { status: 400, iothubCode: 'ArgumentInvalid', message: 'Invalid argument' },
+  invalid_body: { status: 400, iothubCode: 'ArgumentInvalid', message: 'Malformed request body' },
+  batch_too_large: { status: 400, iothubCode: 'ArgumentInvalid', message: 'A batch holds at most 500 messages' },
+  message_too_large: { status: 413, iothubCode: 'MessageTooLarge', message: 'Message too large' },
+  unsupported_media_type: { status: 415, iothubCode: 'ArgumentInvalid', iothubStatus: 400, message: 'Unsupported content type' },
+  device_not_found: { status: 404, iothubCode: 'DeviceNotFound', message: 'Device not found' },
+  device_exists: { status: 409, iothubCode: 'DeviceAlreadyExists', message: 'Device already exists' },
+  precondition_failed: { status: 412, iothubCode: 'PreconditionFailed', message: 'Precondition failed' },
+  partition_not_found: { status: 404, iothubCode: 'ArgumentInvalid', message: 'Partition not found' },
+  route_not_found: { status: 404, iothubCode: 'ArgumentInvalid', iothubStatus: 404, message: 'No such route' },
+  method_not_allowed: { status: 405, iothubCode: 'ArgumentInvalid', message: 'Method not allowed on this route' },
+  rate_limited: { status: 429, iothubCode: 'ThrottlingException', message: 'Too many requests' },
+  overloaded: { status: 503, iothubCode: 'ServiceUnavailable', message: 'The server is overloaded; retry later' },
+  shutting_down: { status: 503, iothubCode: 'ServiceUnavailable', message: 'The server is shutting down' },
+  internal: { status: 500, iothubCode: 'ServerError', message: 'Internal server error' },
+} as const satisfies Record<string, ErrorSpec>;
+
+export type ErrorCode = keyof typeof errorCatalogue;
+
+export interface OmniErrorOptions {
+  cause?: unknown;
+  /** Seconds a client should wait before retrying (429 / 503). */
+  retryAfterSeconds?: number;
+}
+
+/** An expected failure with a stable code; anything else reaching the edge is a bug (500). */
+export class OmniError extends Error {
+  readonly code: ErrorCode;
+  readonly retryAfterSeconds: number | undefined;
+
+  constructor(code: ErrorCode, message?: string, options: OmniErrorOptions = {}) {
+    super(message ?? errorCatalogue[code].message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OmniError';
+    this.code = code;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+
+  get spec(): ErrorSpec {
+    return errorCatalogue[this.code];
+  }
+}
+
+export function isOmniError(err: unknown): err is OmniError {
+  return err instanceof OmniError;
+}

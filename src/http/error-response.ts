@@ -1,0 +1,41 @@
+// Turns any failure into its wire response, in the shape the route's clients parse.
+import { randomUUID } from 'node:crypto';
+import type { ServerResponse } from 'node:http';
+import { errorCatalogue, isOmniError, OmniError } from '../core/errors.js';
+import type { ErrorStyle } from './route.js';
+
+/** IoT Hub's tracking timestamp: `MM/dd/yyyy HH:mm:ss` UTC. */
+function trackingTime(d: Date): string {
+  const p = (n: number): string => String(n).padStart(2, '0');
+  return `${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+}
+
+export function toOmniError(err: unknown): OmniError {
+  return isOmniError(err) ? err : new OmniError('internal', undefined, { cause: err });
+}
+
+export function writeError(res: ServerResponse, err: OmniError, style: ErrorStyle): void {
+  const spec = errorCatalogue[err.code];
+  const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
+  if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
+  let status: number;
+  let body: unknown;
+  if (style === 'iothub') {
+    status = 'iothubStatus' in spec ? spec.iothubStatus : spec.status;
+    headers['iothub-errorcode'] = spec.iothubCode;
+    // The Node SDKs split Message on ';' and ':' to find the code, so the text must not contain ';'.
+    body = {
+      Message: `ErrorCode:${spec.iothubCode};${err.message.replace(/;/g, ',')}`,
+      ExceptionMessage: `Tracking ID:${randomUUID().replace(/-/g, '')}-G:0-TimeStamp:${trackingTime(new Date())}`,
+    };
+  } else {
+    status = spec.status;
+    body = { error: { code: err.code, message: err.message } };
+  }
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  res.writeHead(status, headers);
+  res.end(JSON.stringify(body));
+}

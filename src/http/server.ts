@@ -1,0 +1,158 @@
+// The HTTP shell: routing, CORS, body limits, error mapping and request metrics. It knows no
+// feature; features hand it routes (HttpPlugin) and app.ts mounts them.
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { OmniError } from '../core/errors.js';
+import type { Logger } from '../logger.js';
+import { answerPreflight, applyCors, type CorsPolicy } from './cors.js';
+import { toOmniError, writeError } from './error-response.js';
+import type { Metrics } from './metrics.js';
+import { Router } from './router.js';
+import type { ErrorStyle, HttpPlugin, RequestContext, Route } from './route.js';
+
+export interface HttpServerOptions {
+  readonly plugins: readonly HttpPlugin[];
+  readonly cors: CorsPolicy;
+  readonly trustProxy: boolean;
+  readonly tls: { readonly cert: string; readonly key: string } | null;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    res.shouldKeepAlive = false;
+    return Promise.reject(new OmniError('message_too_large', `The request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        // The rest of the body is not read: close the connection rather than parse it as a request.
+        res.shouldKeepAlive = false;
+        reject(new OmniError('message_too_large', `The request body exceeds the limit of ${limit} bytes`));
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
+    });
+    req.on('error', (err) => {
+      if (!failed) reject(new OmniError('invalid_body', 'The request body could not be read', { cause: err }));
+    });
+  });
+}
+
+export class HttpServer {
+  private readonly server: Server;
+  private readonly router: Router;
+  private inFlight = 0;
+
+  constructor(private readonly options: HttpServerOptions) {
+    this.router = new Router(options.plugins.flatMap((p) => p.routes));
+    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.handle(req, res);
+    this.server = options.tls
+      ? createHttpsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, handler)
+      : createHttpServer(handler);
+    this.server.keepAliveTimeout = 65_000;
+  }
+
+  get activeRequests(): number {
+    return this.inFlight;
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve(this.server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting connections and waits for requests in flight (up to `graceMs`). */
+  async close(graceMs = 10_000): Promise<void> {
+    if (!this.server.listening) return;
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    this.server.closeIdleConnections();
+    const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
+    await closed;
+    clearTimeout(timer);
+  }
+
+  private clientAddress(req: IncomingMessage): string {
+    if (this.options.trustProxy) {
+      const fwd = req.headers['x-forwarded-for'];
+      const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
+      if (first) return first;
+    }
+    return req.socket.remoteAddress ?? 'unknown';
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const path = q < 0 ? url : url.slice(0, q);
+    let style: ErrorStyle = path.startsWith('/devices') ? 'iothub' : 'omnistream';
+    let routeName = 'unmatched';
+    this.inFlight++;
+    try {
+      const matches = this.router.matchPath(path);
+      if (req.method === 'OPTIONS' && matches.length > 0) {
+        routeName = matches[0]!.route.name ?? matches[0]!.route.path;
+        if (!answerPreflight(this.options.cors, matches[0]!.route.audience, matches.map((m) => m.route.method), req, res)) {
+          throw new OmniError('forbidden', `Origin ${JSON.stringify(req.headers.origin ?? null)} is not allowed to call ${path}`);
+        }
+        return;
+      }
+      const match = matches.find((m) => m.route.method === req.method);
+      if (!match) {
+        if (matches.length === 0) throw new OmniError('route_not_found', `No route for ${req.method} ${path}`);
+        style = matches[0]!.route.errorStyle;
+        res.setHeader('allow', matches.map((m) => m.route.method).join(', '));
+        throw new OmniError('method_not_allowed', `${req.method} is not allowed on ${path}; use ${matches.map((m) => m.route.method).join(' or ')}`);
+      }
+      const route: Route = match.route;
+      style = route.errorStyle;
+      routeName = route.name ?? route.path;
+      applyCors(this.options.cors, route.audience, req, res);
+      const ctx: RequestContext = {
+        req,
+        res,
+        params: match.params,
+        query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
+        clientAddress: this.clientAddress(req),
+        readBody: (limit) => readBody(req, res, limit),
+        json: (status, body, headers = {}) => {
+          res.writeHead(status, { 'content-type': JSON_TYPE, ...headers });
+          res.end(JSON.stringify(body));
+        },
+        noContent: () => {
+          res.writeHead(204);
+          res.end();
+        },
+      };
+      await route.handle(ctx);
+    } catch (err) {
+      const e = toOmniError(err);
+      if (e.code === 'internal') this.options.logger.error('request failed', { method: req.method, path, err });
+      this.options.metrics.rejected.inc({ reason: e.code });
+      writeError(res, e, style);
+    } finally {
+      this.inFlight--;
+      this.options.metrics.requests.inc({ route: routeName, status: String(res.statusCode) });
+    }
+  }
+}

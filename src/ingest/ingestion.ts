@@ -1,0 +1,79 @@
+// The one ingestion path every transport uses: authorize → validate → dedup and append (the log
+// does both atomically) → acknowledge. HTTP and MQTT call `ingest`, so a rule is never written twice.
+import type { DeviceCaller } from '../auth/authenticator.js';
+import { OmniError } from '../core/errors.js';
+import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES, messageSize, type IncomingMessage, type NewMessage } from '../core/message.js';
+import type { Metrics } from '../http/metrics.js';
+import type { AppendResult, EventLog } from '../log/event-log.js';
+import type { Logger } from '../logger.js';
+import type { Registry } from '../registry/registry.js';
+
+export type Transport = 'http' | 'mqtt';
+
+const ACTIVITY_FLUSH_MS = 5_000;
+
+export class Ingestion {
+  /** Last time each device was heard from, written to the registry in batches. */
+  private lastSeen = new Map<string, Date>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly registry: Registry,
+    private readonly metrics: Metrics,
+    private readonly logger: Logger,
+  ) {
+    this.timer = setInterval(() => void this.flushActivity(), ACTIVITY_FLUSH_MS);
+    this.timer.unref();
+  }
+
+  /** Validates a whole batch before anything is stored: all or nothing. */
+  validate(messages: readonly IncomingMessage[]): void {
+    if (messages.length === 0) throw new OmniError('invalid_body', 'A batch must hold at least one message');
+    if (messages.length > MAX_BATCH_MESSAGES) throw new OmniError('batch_too_large', `A batch holds at most ${MAX_BATCH_MESSAGES} messages; got ${messages.length}`);
+    let total = 0;
+    for (const [i, m] of messages.entries()) {
+      const size = messageSize(m);
+      if (size > MAX_MESSAGE_BYTES) throw new OmniError('message_too_large', `Message ${i} is ${size} bytes; the limit is ${MAX_MESSAGE_BYTES}`);
+      total += size;
+    }
+    if (total > MAX_MESSAGE_BYTES) throw new OmniError('message_too_large', `The batch is ${total} bytes; the limit is ${MAX_MESSAGE_BYTES}`);
+  }
+
+  async ingest(caller: DeviceCaller, messages: readonly IncomingMessage[], transport: Transport): Promise<AppendResult[]> {
+    this.validate(messages);
+    const { device, authMethod } = caller;
+    const batch: NewMessage[] = messages.map((m) => ({ ...m, deviceId: device.deviceId, tenant: device.tenant, generationId: device.generationId, authMethod }));
+    const started = performance.now();
+    const results = await this.log.append(batch);
+    this.metrics.appendSeconds.observe((performance.now() - started) / 1000);
+    let stored = 0;
+    let bytes = 0;
+    results.forEach((r, i) => {
+      if (r.duplicate) return;
+      stored++;
+      bytes += batch[i]!.body.length;
+    });
+    this.metrics.messagesIngested.inc({ transport }, stored);
+    this.metrics.bytesIngested.inc({ transport }, bytes);
+    if (stored < results.length) this.metrics.duplicates.inc({ transport }, results.length - stored);
+    this.lastSeen.set(device.deviceId, new Date());
+    return results;
+  }
+
+  private async flushActivity(): Promise<void> {
+    if (this.lastSeen.size === 0) return;
+    const seen = this.lastSeen;
+    this.lastSeen = new Map();
+    try {
+      await this.registry.recordActivity(seen);
+    } catch (err) {
+      this.logger.warn('could not record device activity', { err });
+    }
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.timer);
+    await this.flushActivity();
+  }
+}

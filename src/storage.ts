@@ -1,0 +1,16 @@
+// Opens the embedded backends under the data directory; the server and the CLI share these, so
+// `omnistream device …` sees exactly what the REST API sees.
+import { join } from 'node:path';
+import type { Config } from './config.js';
+import type { EventLog } from './log/event-log.js';
+import { SqliteEventLog } from './log/sqlite-event-log.js';
+import type { Registry } from './registry/registry.js';
+import { SqliteRegistry } from './registry/sqlite-registry.js';
+
+export function openRegistry(config: Config): Registry {
+  return new SqliteRegistry(join(config.dataDir, 'registry.db'));
+}
+
+export function openEventLog(config: Config): EventLog {
+  return new SqliteEventLog({ path: join(config.dataDir, 'log.db'), ...config.log });
+}
