@@ -1,0 +1,55 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const fixtures = 'test/query/fixtures';
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'query', 'run', ...args], { cwd: root, encoding: 'utf8' });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe('omnistream query run', () => {
+  test('prints one JSON line per output row in emission order; a malformed line is reported and skipped', () => {
+    const r = cli(`${fixtures}/toll.saql`, '--input', `Entry=${fixtures}/entry.jsonl`, '--reference', `Booths=${fixtures}/booths.csv`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), [
+      { output: 'counts', row: { WindowEnd: '2023-01-01T00:00:10.0000000Z', TollId: 1, City: 'Seattle', Cars: 3 } },
+      { output: 'counts', row: { WindowEnd: '2023-01-01T00:00:10.0000000Z', TollId: 2, City: 'Redmond, WA', Cars: 1 } },
+      { output: 'counts', row: { WindowEnd: '2023-01-01T00:00:20.0000000Z', TollId: 2, City: 'Redmond, WA', Cars: 1 } },
+    ]);
+    assert.match(r.stderr, /input Entry \(.*entry\.jsonl\) line 3: malformed JSON/);
+  });
+
+  test('--on-bad-line fail stops with exit code 1 and the line number', () => {
+    const r = cli(`${fixtures}/toll.saql`, '--input', `Entry=${fixtures}/entry.jsonl`, '--reference', `Booths=${fixtures}/booths.csv`, '--on-bad-line', 'fail');
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /line 3: malformed JSON/);
+    assert.equal(r.stdout, '');
+  });
+
+  test('a query error exits 2 with file:line:column and no stack trace', () => {
+    const r = cli(`${fixtures}/bad.saql`, '--input', `Entry=${fixtures}/entry.jsonl`);
+    assert.equal(r.code, 2);
+    assert.equal(r.stderr, `${fixtures}/bad.saql:4:1: error SYNTAX_ERROR: expected ')' but found end of query\n`);
+  });
+
+  test('JSON array input, arrival from EventEnqueuedUtcTime, policy flags', () => {
+    const r = cli(`${fixtures}/late.saql`, '--input', `input=${fixtures}/late.json`, '--late-arrival-tolerance', '00:00:15');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l).row), [
+      { ts: '2023-01-01T12:00:45.0000000Z', id: 1 },
+    ]);
+    const dropped = cli(`${fixtures}/late.saql`, '--input', `input=${fixtures}/late.json`, '--late-arrival-tolerance', '15s', '--out-of-order-action', 'drop');
+    assert.equal(dropped.stdout, '');
+    assert.match(dropped.stderr, /LATE_EVENT_DROPPED/);
+  });
+
+  test('usage errors exit 64', () => {
+    assert.equal(cli().code, 64);
+    assert.equal(cli(`${fixtures}/toll.saql`, '--input', 'nofile').code, 64);
+    assert.equal(cli(`${fixtures}/toll.saql`, '--input', 'a=b', '--out-of-order-action', 'sometimes').code, 64);
+  });
+});

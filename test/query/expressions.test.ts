@@ -1,0 +1,119 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { QueryError, compileQuery } from '../../src/query/index.js';
+import { runQuery } from './run-query.js';
+
+/** The value of one expression for one event. */
+function value(expression: string, event: Record<string, unknown> = {}): unknown {
+  const { rows } = runQuery(`SELECT ${expression} AS v FROM input`, [event]);
+  return rows[0]?.row.v;
+}
+
+describe('scalar expressions', () => {
+  test('CASE (simple and searched), COALESCE, ISNULL, NULLIF', () => {
+    assert.equal(value(`CASE Make WHEN 'Honda' THEN 'H' WHEN 'Toyota' THEN 'T' ELSE 'other' END`, { Make: 'Toyota' }), 'T');
+    assert.equal(value(`CASE WHEN speed > 100 THEN 'fast' ELSE 'ok' END`, { speed: 120 }), 'fast');
+    assert.equal(value(`CASE WHEN speed > 100 THEN 'fast' END`, { speed: 1 }), null);
+    assert.equal(value(`COALESCE(a, b, 'none')`, { b: 2 }), 2);
+    assert.equal(value(`ISNULL(a, 0)`), 0);
+    assert.equal(value(`NULLIF(a, 3)`, { a: 3 }), null);
+  });
+
+  test('NULL: comparisons are unknown, arithmetic propagates NULL', () => {
+    assert.deepEqual(runQuery(`SELECT id FROM input WHERE a = 1 OR a <> 1`, [{ id: 1 }, { id: 2, a: 1 }]).rows.map((r) => r.row.id), [2]);
+    assert.equal(value(`a + 1`), null);
+    assert.equal(value(`a IS NULL AND b IS NOT NULL`, { b: 0 }), true);
+  });
+
+  test('CAST and TRY_CAST', () => {
+    assert.equal(value(`CAST(x AS bigint)`, { x: '42' }), 42);
+    assert.equal(value(`CAST(x AS float)`, { x: '2.5' }), 2.5);
+    assert.equal(value(`CAST(x AS nvarchar(max))`, { x: 7 }), '7');
+    assert.equal(value(`CAST(x AS datetime)`, { x: '2023-05-01T10:00:00+02:00' }), '2023-05-01T08:00:00.0000000Z');
+    assert.equal(value(`TRY_CAST(x AS bigint)`, { x: 'twelve' }), null);
+    assert.equal(value(`TRY_CAST(x AS float)`, { x: 'NaN' }), null);
+    assert.equal(value(`TRY_CAST(x AS array)`, { x: {} }), null);
+  });
+
+  test('a bad cast or a division by zero in one event gives NULL and a diagnostic; the query goes on', () => {
+    const { rows, diagnostics } = runQuery(`SELECT CAST(x AS bigint) AS n, 10 / y AS q FROM input`, [{ x: 'abc', y: 0 }, { x: '5', y: 2 }]);
+    assert.deepEqual(rows.map((r) => r.row), [{ n: null, q: null }, { n: 5, q: 5 }]);
+    assert.deepEqual(diagnostics.map((d) => [d.code, d.position?.line, d.position?.column]), [['CONVERSION_FAILED', 1, 8], ['DIVISION_BY_ZERO', 1, 35]]);
+  });
+
+  test('date functions: DATEADD, DATEDIFF (boundaries crossed), DATEPART, DATENAME, DATETIMEFROMPARTS', () => {
+    const e = { t: '2023-12-31T23:59:59Z' };
+    assert.equal(value(`DATEADD(minute, 5, t)`, e), '2024-01-01T00:04:59.0000000Z');
+    assert.equal(value(`DATEADD(month, 2, '2023-12-31T00:00:00Z')`), '2024-02-29T00:00:00.0000000Z');
+    assert.equal(value(`DATEADD(second, 1.9, t)`, e), '2024-01-01T00:00:00.0000000Z');
+    assert.equal(value(`DATEDIFF(year, t, '2024-01-01T00:00:00Z')`, e), 1);
+    assert.equal(value(`DATEDIFF(second, t, '2024-01-01T00:00:00Z')`, e), 1);
+    assert.equal(value(`DATEDIFF(day, '2024-01-02T00:00:00Z', t)`, e), -2);
+    assert.equal(value(`DATEPART(dayofyear, t)`, e), 365);
+    assert.equal(value(`DATEPART(weekday, t)`, e), 1); // a Sunday
+    assert.equal(value(`DATEPART(hh, t)`, e), 23);
+    assert.equal(value(`DATENAME(month, t)`, e), 'December');
+    assert.equal(value(`YEAR(t) * 100 + MONTH(t)`, e), 202312);
+    assert.equal(value(`DATETIMEFROMPARTS(2024, 2, 29, 13, 45, 30, 250)`), '2024-02-29T13:45:30.2500000Z');
+    assert.equal(value(`TIMESTAMPVALUE`, { TIMESTAMPVALUE: 1 }), 1);
+  });
+
+  test('string functions (1-based)', () => {
+    const s = { s: 'Interesting ', n: null };
+    assert.equal(value(`LEN(s)`, s), 11);
+    assert.equal(value(`SUBSTRING(s, 3, 4)`, s), 'tere');
+    assert.equal(value(`SUBSTRING('abcdef', 0, 3)`), 'ab');
+    assert.equal(value(`CONCAT('a', n, 'b', 1)`, s), 'ab1');
+    assert.equal(value(`CONCAT_WS('-', 'a', n, 'b')`, s), 'a-b');
+    assert.equal(value(`UPPER(s) + LOWER('X')`, s), 'INTERESTING x');
+    assert.equal(value(`REPLACE(s, 'e', '3')`, s), 'Int3r3sting ');
+    assert.equal(value(`PATINDEX('%ter%', s)`, s), 3);
+    assert.equal(value(`CHARINDEX('e', s)`, s), 4);
+    assert.equal(value(`CHARINDEX('e', s, 5)`, s), 6);
+    assert.equal(value(`CHARINDEX('z', s)`, s), 0);
+    assert.equal(value(`LEFT(s, 2) + RIGHT(TRIM(s), 3)`, s), 'Ining');
+    assert.equal(value(`REGEXMATCH(s, 'RES')`, s), 5);
+    assert.equal(value(`REPLICATE('ab', 3)`), 'ababab');
+    assert.equal(value(`REVERSE('abc')`), 'cba');
+  });
+
+  test('LIKE with % and _, BETWEEN, IN', () => {
+    const q = `SELECT id FROM input WHERE plate LIKE 'A%9' OR plate LIKE '_B_' OR v BETWEEN 10 AND 20 OR v IN (100, 200)`;
+    const { rows } = runQuery(q, [
+      { id: 1, plate: 'AXY9' }, { id: 2, plate: 'ABC' }, { id: 3, plate: 'XAB9' }, { id: 4, v: 20 }, { id: 5, v: 200 }, { id: 6, v: 21 },
+    ]);
+    assert.deepEqual(rows.map((r) => r.row.id), [1, 2, 4, 5]);
+  });
+
+  test('ROUND: half away from zero, decimal semantics, negative lengths, integers stay integers', () => {
+    assert.equal(value(`ROUND(2.5, 0)`), 3);
+    assert.equal(value(`ROUND(-2.5, 0)`), -3);
+    assert.equal(value(`ROUND(2.675, 2)`), 2.68);
+    assert.equal(value(`ROUND(1.005, 2)`), 1.01);
+    assert.equal(value(`ROUND(123.4545, 2)`), 123.45);
+    assert.equal(value(`ROUND(748.58, -1)`), 750);
+    assert.equal(value(`ROUND(748.58, -4)`), 0);
+    assert.equal(value(`ROUND(15, -1)`), 20);
+    assert.equal(value(`ROUND(150.75, 0, 1)`), 150);
+  });
+
+  test('math: ABS, FLOOR, CEILING, POWER, SQRT, SIGN, SQUARE, %', () => {
+    assert.deepEqual(
+      runQuery(`SELECT ABS(-3) AS a, FLOOR(-2.5) AS f, CEILING(2.1) AS c, POWER(2, 10) AS p, SQRT(16) AS r, SIGN(-7) AS s, SQUARE(3) AS q, 17 % 5 AS m FROM input`, [{}]).rows[0]?.row,
+      { a: 3, f: -3, c: 3, p: 1024, r: 4, s: -1, q: 9, m: 2 },
+    );
+  });
+
+  test('GetType names the value type', () => {
+    assert.deepEqual(
+      runQuery(`SELECT GetType(a) AS a, GetType(b) AS b, GetType(c) AS c, GetType(CAST(c AS datetime)) AS d, GetType(e) AS e FROM input`, [{ a: 1, b: 1.5, c: '2023-01-01', e: [1] }]).rows[0]?.row,
+      { a: 'bigint', b: 'float', c: 'nvarchar(max)', d: 'datetime', e: 'array' },
+    );
+  });
+
+  test('a constant that cannot be evaluated is a query error at its position', () => {
+    for (const [text, column] of [[`SELECT CAST('abc' AS bigint) AS v FROM input`, 8], [`SELECT 1 / 0 AS v FROM input`, 10], [`SELECT DATEADD(minute, 'x', '2023-01-01') AS v FROM input`, 8]] as const) {
+      assert.throws(() => compileQuery(text), (e: unknown) => e instanceof QueryError && e.code === 'CONSTANT_TYPE_ERROR' && e.position?.line === 1 && e.position.column === column, text);
+    }
+  });
+});
