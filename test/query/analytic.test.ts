@@ -1,6 +1,6 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { rowsOf, t } from './run-query.js';
+import { rowsOf, runQuery, t } from './run-query.js';
 
 const cars = (list: [number, string][]) => list.map(([s, Make]) => ({ time: t(s), Make }));
 
@@ -116,4 +116,25 @@ describe('aggregates OVER a time range', () => {
       { id: 4, recent: 10, events: 3 },
     ]);
   });
+});
+
+describe('analytic functions in GROUP BY', () => {
+  test('a LAG value can be a grouping key (count by previous make)', () => {
+    const rows = rowsOf(
+      `SELECT LAG(Make) OVER (LIMIT DURATION(minute, 1)) AS previous, COUNT(*) AS n FROM input TIMESTAMP BY time
+       GROUP BY LAG(Make) OVER (LIMIT DURATION(minute, 1)), TumblingWindow(minute, 1)`,
+      cars([[1, 'Honda'], [2, 'Toyota'], [3, 'Honda'], [4, 'Toyota']]),
+    );
+    assert.deepEqual(rows, [{ previous: null, n: 1 }, { previous: 'Honda', n: 2 }, { previous: 'Toyota', n: 1 }]);
+  });
+});
+
+test('analytic functions see events that a reference JOIN drops', () => {
+  const { rows } = runQuery(
+    `SELECT c.id, p.name, LAG(c.id) OVER (LIMIT DURATION(minute, 1)) AS previous
+     FROM input c TIMESTAMP BY time JOIN products p ON c.sku = p.sku`,
+    [{ time: t(1), id: 1, sku: 'x' }, { time: t(2), id: 2, sku: 'unknown' }, { time: t(3), id: 3, sku: 'x' }],
+    { references: { products: [{ sku: 'x', name: 'tea' }] } },
+  );
+  assert.deepEqual(rows.map((r) => r.row), [{ id: 1, name: 'tea', previous: null }, { id: 3, name: 'tea', previous: 2 }]);
 });

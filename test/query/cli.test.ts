@@ -47,6 +47,19 @@ describe('omnistream query run', () => {
     assert.match(dropped.stderr, /LATE_EVENT_DROPPED/);
   });
 
+  test('an idle input: its window closes once arrival time − 5 s passes the end, between the other input\'s rows', () => {
+    const r = cli(`${fixtures}/idle.saql`, '--input', `StoreA=${fixtures}/store-a.jsonl`, '--input', `StoreB=${fixtures}/store-b.jsonl`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), [
+      { output: 'live', row: { id: 1 } },
+      { output: 'live', row: { id: 2 } },
+      // At 16 s of arrival time, StoreA's watermark is 16 − 5 = 11 > 10: its window is emitted.
+      { output: 'perWindow', row: { store: 'A', sales: 1, WindowEnd: '2023-01-01T00:00:10.0000000Z' } },
+      { output: 'live', row: { id: 3 } },
+      { output: 'live', row: { id: 4 } },
+    ]);
+  });
+
   test('usage errors exit 64', () => {
     assert.equal(cli().code, 64);
     assert.equal(cli(`${fixtures}/toll.saql`, '--input', 'nofile').code, 64);

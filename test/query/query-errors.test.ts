@@ -64,7 +64,8 @@ describe('semantic checks', () => {
   test('windows belong in GROUP BY; analytic functions need LIMIT DURATION', () => {
     fails('SELECT TumblingWindow(second, 1) FROM input', 'WINDOW_NOT_ALLOWED', 1, 8);
     fails('SELECT LAG(a) OVER (PARTITION BY b) FROM input', 'MISSING_LIMIT_DURATION', 1, 8);
-    fails('SELECT a FROM input GROUP BY a, LAG(a) OVER (LIMIT DURATION(second, 1)), TumblingWindow(second, 1)', 'ANALYTIC_NOT_ALLOWED', 1, 33);
+    fails('SELECT a FROM input TIMESTAMP BY LAG(t) OVER (LIMIT DURATION(second, 1))', 'ANALYTIC_NOT_ALLOWED', 1, 34);
+    fails('SELECT i.a FROM input i JOIN other o ON DATEDIFF(second, i, o) BETWEEN 0 AND 1 WHERE LAG(o.a) OVER (LIMIT DURATION(second, 1)) > 0', 'ANALYTIC_NOT_ALLOWED', 1, 90, /FROM source only/);
     fails('SELECT TopOne() FROM input GROUP BY TumblingWindow(second, 1)', 'SYNTAX_ERROR', 1, 8, /ORDER BY/);
   });
 

@@ -49,3 +49,25 @@ describe('WITH steps and outputs', () => {
     assert.deepEqual(rows.map((r) => r.row), [{ id: 1, n: 2 }, { id: 2, n: 2 }, { id: 3, n: 1 }]);
   });
 });
+
+describe('HAVING without GROUP BY', () => {
+  test('filters like WHERE, together with WHERE, and may name SELECT aliases', () => {
+    const { rows } = runQuery(`SELECT id, v * 2 AS doubled FROM input WHERE id > 1 HAVING doubled > 10`, [{ id: 1, v: 9 }, { id: 2, v: 3 }, { id: 3, v: 6 }]);
+    assert.deepEqual(rows.map((r) => r.row), [{ id: 3, doubled: 12 }]);
+  });
+});
+
+describe('TIMESTAMP BY on a step', () => {
+  test('re-stamps the rows of a step (the UNION pattern of the documentation)', () => {
+    const { rows } = runQuery(
+      `WITH Both AS (
+         SELECT id, ts FROM A
+         UNION
+         SELECT id, ts FROM B
+       )
+       SELECT COUNT(*) AS n, System.Timestamp() AS e FROM Both TIMESTAMP BY ts GROUP BY TumblingWindow(second, 10)`,
+      [['A', { id: 1, ts: t(1) }, t(1)], ['B', { id: 2, ts: t(2) }, t(2)], ['A', { id: 3, ts: t(15) }, t(15)], ['B', { id: 4, ts: t(16) }, t(16)]],
+    );
+    assert.deepEqual(rows.map((r) => r.row), [{ n: 2, e: dt(10) }, { n: 2, e: dt(20) }]);
+  });
+});

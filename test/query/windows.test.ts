@@ -124,10 +124,25 @@ describe('sliding window', () => {
     const rows = rowsOf(
       `SELECT System.Timestamp() AS e, DeviceId, COUNT(*) AS n FROM input TIMESTAMP BY time
        GROUP BY DeviceId, SlidingWindow(second, 10) HAVING COUNT(*) >= 3`,
-      events([1, 2, 3, 20, 21, 40], (i) => ({ DeviceId: 'a' })),
+      events([1, 2, 3, 20, 21, 40], () => ({ DeviceId: 'a' })),
     );
     assert.deepEqual(rows, [{ e: dt(3), DeviceId: 'a', n: 3 }]);
   });
+});
+
+test('sliding window property: every emitted row counts the events in (end − size, end]; ends are event times and event times + size', () => {
+  let seed = 11;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let round = 0; round < 10; round++) {
+    const size = 1 + Math.floor(random() * 10);
+    const seconds = Array.from({ length: 30 }, () => Math.floor(random() * 100)).sort((a, b) => a - b);
+    const rows = rowsOf(`SELECT COUNT(*) AS n, System.Timestamp() AS e FROM input TIMESTAMP BY time GROUP BY SlidingWindow(second, ${size})`, events(seconds));
+    const candidates = [...new Set(seconds.flatMap((s) => [s, s + size]))].sort((a, b) => a - b);
+    const expected = candidates
+      .map((end) => ({ n: seconds.filter((s) => s > end - size && s <= end).length, e: dt(end) }))
+      .filter((r) => r.n > 0);
+    assert.deepEqual(rows, expected, `size ${size}`);
+  }
 });
 
 describe('session window', () => {
@@ -205,4 +220,11 @@ describe('snapshot window', () => {
       { DeviceId: 'd', Value: 5, copies: 1 },
     ]);
   });
+});
+
+test('System.Timestamp() beside a real window in GROUP BY changes nothing', () => {
+  const input = events([1, 2, 12], (i) => ({ Topic: ['a', 'a', 'b'][i] }));
+  const q = (extra: string) => `SELECT Topic, COUNT(*) AS n, System.Timestamp() AS e FROM input TIMESTAMP BY time GROUP BY Topic${extra}, TumblingWindow(second, 10)`;
+  assert.deepEqual(rowsOf(q(', System.Timestamp()'), input), rowsOf(q(''), input));
+  assert.deepEqual(rowsOf(q(''), input), [{ Topic: 'a', n: 2, e: dt(10) }, { Topic: 'b', n: 1, e: dt(20) }]);
 });

@@ -1,0 +1,46 @@
+// The entry point: query text → a CompiledQuery that creates runners.
+import { analyzeQuery, type KnownNames } from './semantic/analyze.js';
+import type { QueryPlan } from './semantic/plan.js';
+import { parseQuery } from './syntax/parser.js';
+import { buildPipeline } from './runtime/build-pipeline.js';
+import { defaultEventOrderingPolicy } from './runtime/event-ordering.js';
+import { QueryRunner, type RunnerOptions } from './query-runner.js';
+
+export type CompileOptions = KnownNames;
+
+export interface CompiledQuery {
+  readonly text: string;
+  /** Stream inputs read, reference inputs joined, outputs written (in order of first use). */
+  readonly inputs: readonly string[];
+  readonly references: readonly string[];
+  readonly outputs: readonly string[];
+  createRunner(options: RunnerOptions): QueryRunner;
+}
+
+/**
+ * Parses, checks and plans a query. Throws a QueryError (with code, line and column) for any
+ * fault that can be found before an event arrives.
+ */
+export function compileQuery(text: string, options: CompileOptions = {}): CompiledQuery {
+  const plan: QueryPlan = analyzeQuery(parseQuery(text), options);
+  // Building the operators once compiles every expression, so their errors surface here too.
+  buildPipeline({ plan, references: new Map(), policy: defaultEventOrderingPolicy, report: () => {}, emit: () => {} });
+  const fingerprint = fingerprintOf(text);
+  return {
+    text,
+    inputs: plan.inputs,
+    references: plan.references,
+    outputs: plan.outputs,
+    createRunner: (runnerOptions) => new QueryRunner(plan, fingerprint, runnerOptions),
+  };
+}
+
+/** FNV-1a of the query text: enough to tell one query's checkpoint from another's. */
+function fingerprintOf(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}

@@ -1,0 +1,465 @@
+// Compiles an expression tree once into a closure over a Frame, so no tree is walked per event.
+// Constant subtrees are evaluated here, which is also where a constant that cannot be
+// evaluated (CAST('x' AS bigint), 1/0, DATEADD with a bad part) becomes a query error.
+import { QueryError, type EventDiagnosticCode, type SourcePosition } from '../errors.js';
+import type { Frame } from '../runtime/frame.js';
+import { datePartOf, durationOf, type DatePart } from '../time.js';
+import { compareValues, DateTime, getField, isTrue, typeOf, type Value } from '../values.js';
+import { assertNever, type CallExpression, type Expression } from '../syntax/ast.js';
+import { scalarFunctions, matchesLike, likePattern } from '../functions/scalar-functions.js';
+import { castValue, ConversionFailure, toNumber, toText } from './conversions.js';
+import { callKind } from './call-kinds.js';
+import { canonicalText } from '../syntax/canonical.js';
+
+export type Evaluator = (frame: Frame) => Value;
+
+/** A source visible to expressions: its alias (lower case) and the frame slot holding its record. */
+export interface ScopeSource {
+  readonly alias: string;
+  readonly slot: number;
+}
+
+export interface Scope {
+  readonly sources: readonly ScopeSource[];
+  /** Slots of aggregate results, when compiling a grouped SELECT or HAVING. */
+  readonly aggregates: ReadonlyMap<CallExpression, number> | null;
+  /** Slots of analytic results (LAG, LAST, ISFIRST, OVER aggregates). */
+  readonly analytics: ReadonlyMap<CallExpression, number> | null;
+  /** SELECT aliases, visible in HAVING. */
+  readonly aliases: ReadonlyMap<string, Expression> | null;
+  /**
+   * In a grouped SELECT or HAVING: the GROUP BY expressions, whose values sit in the aggregate
+   * slots from `offset` on. An expression equal to one of them reads that slot.
+   */
+  readonly groupKeys?: { readonly expressions: readonly Expression[]; readonly offset: number };
+}
+
+export type Reporter = (code: EventDiagnosticCode, message: string, position: SourcePosition) => void;
+
+export interface CompileOptions {
+  readonly scope: Scope;
+  readonly report: Reporter;
+}
+
+const noFrame: Frame = { ts: 0, slots: [], slotTimes: null, analytics: null, aggregates: null, substream: '' };
+
+const throwAtCompileTime: Reporter = (_code, message, position) => {
+  throw new QueryError('CONSTANT_TYPE_ERROR', message, position);
+};
+
+export function compileExpression(e: Expression, options: CompileOptions): Evaluator {
+  return new ExpressionCompiler(options).compile(e);
+}
+
+/** A predicate: only TRUE passes. */
+export function compilePredicate(e: Expression, options: CompileOptions): (frame: Frame) => boolean {
+  const ev = compileExpression(e, options);
+  return (f) => isTrue(ev(f));
+}
+
+export function isConstant(e: Expression): boolean {
+  switch (e.kind) {
+    case 'literal': return true;
+    case 'column': case 'systemTimestamp': return false;
+    case 'unary': return isConstant(e.operand);
+    case 'binary': return isConstant(e.left) && isConstant(e.right);
+    case 'between': return isConstant(e.operand) && isConstant(e.low) && isConstant(e.high);
+    case 'in': return isConstant(e.operand) && e.list.every(isConstant);
+    case 'like': return isConstant(e.operand) && isConstant(e.pattern);
+    case 'isNull': return isConstant(e.operand);
+    case 'case': return (e.operand === null || isConstant(e.operand)) && e.branches.every((b) => isConstant(b.when) && isConstant(b.then)) && (e.otherwise === null || isConstant(e.otherwise));
+    case 'cast': return isConstant(e.operand);
+    case 'call': {
+      const fn = scalarFunctions[e.name];
+      if (callKind(e) !== 'scalar' || !fn) return false;
+      return e.args.every((a, i) => (fn.datePartFirst && i === 0) || (a.kind !== 'star' && isConstant(a)));
+    }
+    default: return assertNever(e);
+  }
+}
+
+class ExpressionCompiler {
+  private readonly scope: Scope;
+  private readonly report: Reporter;
+  private readonly expanding = new Set<string>();
+  private readonly groupKeyTexts: readonly string[];
+
+  constructor(options: CompileOptions) {
+    this.scope = options.scope;
+    this.report = options.report;
+    this.groupKeyTexts = options.scope.groupKeys?.expressions.map(canonicalText) ?? [];
+  }
+
+  compile(e: Expression): Evaluator {
+    if (this.groupKeyTexts.length > 0 && e.kind !== 'literal') {
+      const k = this.groupKeyTexts.indexOf(canonicalText(e));
+      if (k >= 0) {
+        const slot = this.scope.groupKeys!.offset + k;
+        return (f) => f.aggregates![slot] ?? null;
+      }
+    }
+    if (e.kind !== 'literal' && isConstant(e)) {
+      const folded = new ExpressionCompiler({ scope: this.scope, report: throwAtCompileTime }).compileNode(e)(noFrame);
+      return () => folded;
+    }
+    return this.compileNode(e);
+  }
+
+  private compileNode(e: Expression): Evaluator {
+    switch (e.kind) {
+      case 'literal': {
+        const v = e.value;
+        return () => v;
+      }
+      case 'column': return this.column(e);
+      case 'systemTimestamp': return (f) => new DateTime(f.ts);
+      case 'unary': return this.unary(e);
+      case 'binary': return this.binary(e);
+      case 'between': {
+        const x = this.compile(e.operand), lo = this.compile(e.low), hi = this.compile(e.high);
+        const negated = e.negated;
+        return (f) => {
+          const v = x(f);
+          const a = compareValues(v, lo(f)), b = compareValues(v, hi(f));
+          if (a === null || b === null) return null;
+          return (a >= 0 && b <= 0) !== negated;
+        };
+      }
+      case 'in': {
+        const x = this.compile(e.operand);
+        const list = e.list.map((i) => this.compile(i));
+        const negated = e.negated;
+        return (f) => {
+          const v = x(f);
+          if (v === null) return null;
+          let unknown = false;
+          for (const item of list) {
+            const c = compareValues(v, item(f));
+            if (c === 0) return !negated;
+            if (c === null) unknown = true;
+          }
+          return unknown ? null : negated;
+        };
+      }
+      case 'like': {
+        const x = this.compile(e.operand);
+        const negated = e.negated;
+        if (e.pattern.kind === 'literal' && typeof e.pattern.value === 'string') {
+          const re = likePattern(e.pattern.value, true);
+          return (f) => {
+            const s = toText(x(f));
+            return s === null ? null : re.test(s) !== negated;
+          };
+        }
+        const p = this.compile(e.pattern);
+        return (f) => {
+          const s = toText(x(f)), pattern = toText(p(f));
+          return s === null || pattern === null ? null : matchesLike(s, pattern) !== negated;
+        };
+      }
+      case 'isNull': {
+        const x = this.compile(e.operand);
+        return e.negated ? (f) => x(f) !== null : (f) => x(f) === null;
+      }
+      case 'case': return this.caseExpression(e);
+      case 'cast': {
+        const x = this.compile(e.operand);
+        const { type, lenient, position } = e;
+        const report = this.report;
+        return (f) => {
+          const r = castValue(x(f), type);
+          if (!(r instanceof ConversionFailure)) return r;
+          if (!lenient) report('CONVERSION_FAILED', r.message, position);
+          return null;
+        };
+      }
+      case 'call': return this.call(e);
+      default: return assertNever(e);
+    }
+  }
+
+  // --- columns ---------------------------------------------------------------------------------
+
+  private column(e: Extract<Expression, { kind: 'column' }>): Evaluator {
+    const names = e.path.map((p) => p.name);
+    const first = names[0]!.toLowerCase();
+    if (names.length === 1 && this.scope.aliases?.has(first) && !this.expanding.has(first)) {
+      this.expanding.add(first);
+      try {
+        return this.compile(this.scope.aliases.get(first)!);
+      } finally {
+        this.expanding.delete(first);
+      }
+    }
+    const source = this.scope.sources.find((s) => s.alias === first);
+    if (source) return pathFrom(source.slot, names.slice(1));
+    if (this.scope.sources.length === 1) return pathFrom(this.scope.sources[0]!.slot, names);
+    // Unqualified in a statement with several sources: the first source that has the field.
+    const slots = this.scope.sources.map((s) => s.slot);
+    const name = names[0]!, lower = first, rest = names.slice(1);
+    const tail = rest.length > 0 ? pathOn(rest) : null;
+    return (f) => {
+      for (const slot of slots) {
+        const rec = f.slots[slot];
+        if (rec === null || rec === undefined) continue;
+        const v = getField(rec, name, lower);
+        if (v !== null) return tail ? tail(v) : v;
+      }
+      return null;
+    };
+  }
+
+  // --- operators -------------------------------------------------------------------------------
+
+  private unary(e: Extract<Expression, { kind: 'unary' }>): Evaluator {
+    const x = this.compile(e.operand);
+    const report = this.report, position = e.position;
+    switch (e.operator) {
+      case 'not': return (f) => { const v = x(f); return v === null ? null : !isTrue(v); };
+      case 'plus': return x;
+      case 'negate': return (f) => {
+        const v = x(f);
+        if (v === null) return null;
+        const n = toNumber(v);
+        if (n === null) { report('CONVERSION_FAILED', `cannot negate ${typeOf(v)}`, position); return null; }
+        return -n;
+      };
+      case 'bitwiseNot': return (f) => {
+        const v = x(f);
+        const n = toNumber(v);
+        return n === null ? null : typeof v === 'boolean' ? n === 0 : ~n;
+      };
+      default: return assertNever(e.operator);
+    }
+  }
+
+  private binary(e: Extract<Expression, { kind: 'binary' }>): Evaluator {
+    const l = this.compile(e.left), r = this.compile(e.right);
+    const report = this.report, position = e.position;
+    const numeric = (op: (a: number, b: number) => number, name: string): Evaluator => (f) => {
+      const a = l(f), b = r(f);
+      if (typeof a === 'number' && typeof b === 'number') return op(a, b);
+      if (a === null || b === null) return null;
+      const x = toNumber(a), y = toNumber(b);
+      if (x === null || y === null) {
+        report('CONVERSION_FAILED', `operator ${name} cannot combine ${typeOf(a)} and ${typeOf(b)}`, position);
+        return null;
+      }
+      return op(x, y);
+    };
+    switch (e.operator) {
+      case 'and': return (f) => {
+        const a = l(f);
+        if (a !== null && !isTrue(a)) return false;
+        const b = r(f);
+        if (b !== null && !isTrue(b)) return false;
+        return a === null || b === null ? null : true;
+      };
+      case 'or': return (f) => {
+        const a = l(f);
+        if (a !== null && isTrue(a)) return true;
+        const b = r(f);
+        if (b !== null && isTrue(b)) return true;
+        return a === null || b === null ? null : false;
+      };
+      case '=': return (f) => {
+        const a = l(f), b = r(f);
+        if (typeof a === typeof b && (typeof a === 'string' || typeof a === 'number')) return a === b;
+        const c = compareValues(a, b);
+        return c === null ? null : c === 0;
+      };
+      case '<>': return (f) => {
+        const a = l(f), b = r(f);
+        if (typeof a === typeof b && (typeof a === 'string' || typeof a === 'number')) return a !== b;
+        const c = compareValues(a, b);
+        return c === null ? null : c !== 0;
+      };
+      case '<': return comparison(l, r, (c) => c < 0);
+      case '<=': return comparison(l, r, (c) => c <= 0);
+      case '>': return comparison(l, r, (c) => c > 0);
+      case '>=': return comparison(l, r, (c) => c >= 0);
+      case '+': return (f) => {
+        const a = l(f), b = r(f);
+        if (typeof a === 'number' && typeof b === 'number') return a + b;
+        if (typeof a === 'string' && typeof b === 'string') return a + b;
+        if (a === null || b === null) return null;
+        const x = toNumber(a), y = toNumber(b);
+        if (x === null || y === null) {
+          report('CONVERSION_FAILED', `operator + cannot combine ${typeOf(a)} and ${typeOf(b)}`, position);
+          return null;
+        }
+        return x + y;
+      };
+      case '-': return numeric((a, b) => a - b, '-');
+      case '*': return numeric((a, b) => a * b, '*');
+      case '/': case '%': {
+        const divide = e.operator === '/';
+        return (f) => {
+          const a = l(f), b = r(f);
+          if (a === null || b === null) return null;
+          const x = toNumber(a), y = toNumber(b);
+          if (x === null || y === null) {
+            report('CONVERSION_FAILED', `operator ${e.operator} cannot combine ${typeOf(a)} and ${typeOf(b)}`, position);
+            return null;
+          }
+          if (y === 0) { report('DIVISION_BY_ZERO', 'division by zero', position); return null; }
+          return divide ? x / y : x % y;
+        };
+      }
+      case '&': return bitwise(l, r, (a, b) => a & b);
+      case '|': return bitwise(l, r, (a, b) => a | b);
+      case '^': return bitwise(l, r, (a, b) => a ^ b);
+      default: return assertNever(e.operator);
+    }
+  }
+
+  private caseExpression(e: Extract<Expression, { kind: 'case' }>): Evaluator {
+    const operand = e.operand ? this.compile(e.operand) : null;
+    const branches = e.branches.map((b) => ({ when: this.compile(b.when), then: this.compile(b.then) }));
+    const otherwise = e.otherwise ? this.compile(e.otherwise) : () => null;
+    if (operand) {
+      return (f) => {
+        const v = operand(f);
+        for (const b of branches) if (compareValues(v, b.when(f)) === 0) return b.then(f);
+        return otherwise(f);
+      };
+    }
+    return (f) => {
+      for (const b of branches) if (isTrue(b.when(f))) return b.then(f);
+      return otherwise(f);
+    };
+  }
+
+  // --- calls -----------------------------------------------------------------------------------
+
+  private call(e: CallExpression): Evaluator {
+    const kind = callKind(e);
+    switch (kind) {
+      case 'aggregate': {
+        const slot = this.scope.aggregates?.get(e);
+        if (slot === undefined) throw new QueryError('AGGREGATE_WITHOUT_WINDOW', `${e.displayName} is an aggregate and needs GROUP BY with a window`, e.position);
+        return (f) => f.aggregates![slot] ?? null;
+      }
+      case 'analytic': {
+        const slot = this.scope.analytics?.get(e);
+        if (slot === undefined) throw new QueryError('ANALYTIC_NOT_ALLOWED', `${e.displayName} cannot be used here`, e.position);
+        return (f) => f.analytics![slot] ?? null;
+      }
+      case 'window':
+        throw new QueryError('WINDOW_NOT_ALLOWED', `${e.displayName} is a window and belongs in GROUP BY`, e.position);
+      case 'table':
+        throw new QueryError('SYNTAX_ERROR', `${e.displayName} returns rows and belongs in CROSS APPLY`, e.position);
+      case 'user':
+        throw new QueryError('UNSUPPORTED', `user-defined functions (${e.displayName}) are not supported`, e.position);
+      case 'metadata': return this.metadata(e);
+      case 'unknown':
+        throw new QueryError('UNKNOWN_FUNCTION', `unknown function ${e.displayName}`, e.position);
+      case 'scalar': return this.scalar(e);
+      default: return assertNever(kind);
+    }
+  }
+
+  private scalar(e: CallExpression): Evaluator {
+    const fn = scalarFunctions[e.name]!;
+    if (e.args.length < fn.minArgs || e.args.length > fn.maxArgs) {
+      const expected = fn.minArgs === fn.maxArgs ? `${fn.minArgs}` : fn.maxArgs === Infinity ? `at least ${fn.minArgs}` : `${fn.minArgs} to ${fn.maxArgs}`;
+      throw new QueryError('WRONG_ARGUMENT_COUNT', `${e.displayName} takes ${expected} argument${expected === '1' ? '' : 's'}, found ${e.args.length}`, e.position);
+    }
+    let part: DatePart | undefined;
+    let args = e.args;
+    if (fn.datePartFirst) {
+      const p = args[0]!;
+      part = p.kind === 'column' && p.path.length === 1 ? datePartOf(p.path[0]!.name) : undefined;
+      if (!part) throw new QueryError('INVALID_ARGUMENT', `${e.displayName} expects a date part (year, month, day, hour, minute, second, millisecond…)`, p.position);
+      if (e.name === 'datediff') {
+        const joinForm = this.datediffBetweenSources(e, part);
+        if (joinForm) return joinForm;
+      }
+    }
+    for (const a of args) if (a.kind === 'star') throw new QueryError('SYNTAX_ERROR', `${e.displayName} does not take *`, a.position);
+    const compiled = (args as Expression[]).map((a, i) => (fn.datePartFirst && i === 0 ? () => null : this.compile(a)));
+    const report = this.report, position = e.position, call = fn.call;
+    const done = (r: Value | ConversionFailure): Value => {
+      if (r instanceof ConversionFailure) { report('CONVERSION_FAILED', `${e.displayName}: ${r.message}`, position); return null; }
+      return r;
+    };
+    switch (compiled.length) {
+      case 1: { const [a] = compiled as [Evaluator]; return (f) => done(call([a(f)], part)); }
+      case 2: { const [a, b] = compiled as [Evaluator, Evaluator]; return (f) => done(call([a(f), b(f)], part)); }
+      case 3: { const [a, b, c] = compiled as [Evaluator, Evaluator, Evaluator]; return (f) => done(call([a(f), b(f), c(f)], part)); }
+      default: return (f) => done(call(compiled.map((a) => a(f)), part));
+    }
+  }
+
+  /**
+   * DATEDIFF(unit, alias1, alias2) in a JOIN: the time between the two sources' events, in
+   * (fractional) units, so `BETWEEN 0 AND 15` means 0 ≤ t2 − t1 ≤ 15 units exactly.
+   */
+  private datediffBetweenSources(e: CallExpression, part: DatePart): Evaluator | null {
+    const [, a, b] = e.args;
+    const slotOf = (x: typeof a) => (x && x.kind === 'column' && x.path.length === 1 ? this.scope.sources.find((s) => s.alias === x.path[0]!.name.toLowerCase())?.slot : undefined);
+    const sa = slotOf(a), sb = slotOf(b);
+    if (sa === undefined || sb === undefined) return null;
+    if (part === 'year' || part === 'quarter' || part === 'month' || part === 'week' || part === 'dayofyear' || part === 'weekday') {
+      throw new QueryError('INVALID_ARGUMENT', 'DATEDIFF between sources takes day, hour, minute, second or millisecond', e.args[0]!.position);
+    }
+    const unit = durationOf(part, 1);
+    return (f) => (f.slotTimes ? (f.slotTimes[sb]! - f.slotTimes[sa]!) / unit : null);
+  }
+
+  /** GetMetadataPropertyValue(alias, 'Property'): the event's own field of that name. */
+  private metadata(e: CallExpression): Evaluator {
+    const [source, property] = e.args;
+    if (e.args.length !== 2 || !source || source.kind !== 'column' || !property || property.kind !== 'literal' || typeof property.value !== 'string') {
+      throw new QueryError('INVALID_ARGUMENT', 'GetMetadataPropertyValue takes a source alias and a property name', e.position);
+    }
+    const slot = this.scope.sources.find((s) => s.alias === source.path[0]!.name.toLowerCase())?.slot ?? 0;
+    // '[EventHub].[EventEnqueuedUtcTime]' and 'IoTHub.ConnectionDeviceId' name fields of the event.
+    const segments = property.value.split('.').map((s) => s.replace(/^\[|\]$/g, ''));
+    const full = pathFrom(slot, segments);
+    const last = pathFrom(slot, segments.slice(-1));
+    const iotHub = pathFrom(slot, ['IoTHub', ...segments.slice(-1)]);
+    return (f) => full(f) ?? last(f) ?? iotHub(f);
+  }
+}
+
+function comparison(l: Evaluator, r: Evaluator, test: (c: number) => boolean): Evaluator {
+  return (f) => {
+    const a = l(f), b = r(f);
+    if (typeof a === 'number' && typeof b === 'number') return test(a < b ? -1 : a > b ? 1 : 0);
+    const c = compareValues(a, b);
+    return c === null ? null : test(c);
+  };
+}
+
+function bitwise(l: Evaluator, r: Evaluator, op: (a: number, b: number) => number): Evaluator {
+  return (f) => {
+    const a = l(f), b = r(f);
+    const x = toNumber(a), y = toNumber(b);
+    if (x === null || y === null) return null;
+    const n = op(x, y);
+    return typeof a === 'boolean' && typeof b === 'boolean' ? n !== 0 : n;
+  };
+}
+
+/** Reads `names` from the record in `slot`; an empty path is the whole record. */
+export function pathFrom(slot: number, names: readonly string[]): Evaluator {
+  if (names.length === 0) return (f) => f.slots[slot] ?? null;
+  const [n0] = names;
+  const l0 = n0!.toLowerCase();
+  if (names.length === 1) return (f) => getField(f.slots[slot] ?? null, n0!, l0);
+  const tail = pathOn(names.slice(1));
+  return (f) => {
+    const v = getField(f.slots[slot] ?? null, n0!, l0);
+    return v === null ? null : tail(v);
+  };
+}
+
+function pathOn(names: readonly string[]): (v: Value) => Value {
+  const lowers = names.map((n) => n.toLowerCase());
+  return (v) => {
+    let cur: Value = v;
+    for (let i = 0; i < names.length && cur !== null; i++) cur = getField(cur, names[i]!, lowers[i]!);
+    return cur;
+  };
+}

@@ -1,0 +1,338 @@
+// The scalar function library, one entry per function name (lower case). A function returns
+// a ConversionFailure instead of throwing; the compiled call turns it into NULL plus a diagnostic.
+import { ConversionFailure, toNumber, toText } from '../expressions/conversions.js';
+import { roundHalfAwayFromZero } from '../expressions/rounding.js';
+import { dateAdd, dateDiff, dateName, datePart, type DatePart } from '../time.js';
+import { DateTime, getField, isRecord, newRow, toDateTime, typeOf, type Value } from '../values.js';
+
+export interface ScalarFunction {
+  readonly minArgs: number;
+  readonly maxArgs: number;
+  /** The first argument is a date part keyword such as `minute`, not an expression. */
+  readonly datePartFirst?: boolean;
+  readonly call: (args: readonly Value[], part: DatePart | undefined) => Value | ConversionFailure;
+}
+
+type Result = Value | ConversionFailure;
+
+const fn = (minArgs: number, maxArgs: number, call: ScalarFunction['call'], datePartFirst = false): ScalarFunction =>
+  ({ minArgs, maxArgs, call, datePartFirst });
+
+/** A function of numbers: NULL in, NULL out; a non-number is a conversion failure. */
+const numeric = (arity: number, f: (...xs: number[]) => number): ScalarFunction =>
+  fn(arity, arity, (args) => {
+    const xs: number[] = [];
+    for (const a of args) {
+      if (a === null) return null;
+      const n = toNumber(a);
+      if (n === null) return new ConversionFailure(`expected a number, found ${typeOf(a)}`);
+      xs.push(n);
+    }
+    const r = f(...xs);
+    return Number.isNaN(r) ? new ConversionFailure('the result is not a number') : r;
+  });
+
+/** A function of text; NULL in any argument gives NULL. */
+const textual = (minArgs: number, maxArgs: number, f: (s: string, ...rest: Value[]) => Result): ScalarFunction =>
+  fn(minArgs, maxArgs, (args) => {
+    if (args.some((a) => a === null)) return null;
+    const s = toText(args[0]!);
+    if (s === null) return new ConversionFailure(`expected nvarchar(max), found ${typeOf(args[0]!)}`);
+    return f(s, ...args.slice(1));
+  });
+
+function int(v: Value | undefined): number | ConversionFailure {
+  const n = v === undefined ? null : toNumber(v);
+  return n === null ? new ConversionFailure('expected a bigint') : Math.trunc(n);
+}
+
+function text(v: Value | undefined): string | ConversionFailure {
+  const s = v === undefined ? null : toText(v);
+  return s === null ? new ConversionFailure('expected nvarchar(max)') : s;
+}
+
+function datetime(v: Value | undefined): DateTime | null | ConversionFailure {
+  if (v === null || v === undefined) return null;
+  return toDateTime(v) ?? new ConversionFailure(`cannot convert ${typeof v === 'string' ? `'${v}'` : typeOf(v)} to datetime`);
+}
+
+/** T-SQL LIKE / PATINDEX patterns: % any run, _ one character, [set] and [^set]. */
+export function likePattern(pattern: string, anchored: boolean): RegExp {
+  let re = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '%') re += '[\\s\\S]*';
+    else if (c === '_') re += '[\\s\\S]';
+    else if (c === '[') {
+      const close = pattern.indexOf(']', i + 1);
+      if (close < 0) { re += '\\['; continue; }
+      let set = pattern.slice(i + 1, close);
+      const negate = set.startsWith('^');
+      if (negate) set = set.slice(1);
+      re += `[${negate ? '^' : ''}${set.replace(/[\\\]]/g, '\\$&')}]`;
+      i = close;
+    } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+  }
+  return new RegExp(anchored ? `^${re}$` : re, 'u');
+}
+
+const likeCache = new Map<string, RegExp>();
+
+export function matchesLike(value: string, pattern: string): boolean {
+  let re = likeCache.get(pattern);
+  if (!re) {
+    re = likePattern(pattern, true);
+    if (likeCache.size > 1000) likeCache.clear();
+    likeCache.set(pattern, re);
+  }
+  return re.test(value);
+}
+
+const regexCache = new Map<string, RegExp | null>();
+
+function compiledRegex(pattern: string): RegExp | null {
+  if (!regexCache.has(pattern)) {
+    let re: RegExp | null;
+    try { re = new RegExp(pattern, 'i'); } catch { re = null; }
+    if (regexCache.size > 1000) regexCache.clear();
+    regexCache.set(pattern, re);
+  }
+  return regexCache.get(pattern) ?? null;
+}
+
+export const scalarFunctions: Readonly<Record<string, ScalarFunction>> = {
+  // --- math ---
+  abs: numeric(1, Math.abs),
+  ceiling: numeric(1, Math.ceil),
+  floor: numeric(1, Math.floor),
+  sign: numeric(1, Math.sign),
+  sqrt: numeric(1, Math.sqrt),
+  square: numeric(1, (x) => x * x),
+  exp: numeric(1, Math.exp),
+  power: numeric(2, (x, y) => x ** y),
+  round: fn(2, 3, (args) => {
+    const [x, len] = args;
+    if (x === null || len === null || x === undefined || len === undefined) return null;
+    const n = toNumber(x);
+    const d = toNumber(len);
+    if (n === null || d === null) return new ConversionFailure(`the arguments of ROUND must be numbers, found ${typeOf(x)}`);
+    // A third argument other than 0 truncates instead of rounding, as in T-SQL.
+    if (args[2] !== undefined && args[2] !== null && toNumber(args[2]) !== 0) {
+      const f = 10 ** Math.trunc(d);
+      return Math.trunc(n * f) / f;
+    }
+    return roundHalfAwayFromZero(n, d);
+  }),
+
+  // --- NULL handling ---
+  isnull: fn(2, 2, ([a, b]) => (a === null ? (b ?? null) : (a ?? null))),
+  coalesce: fn(1, Infinity, (args) => args.find((a) => a !== null) ?? null),
+  nullif: fn(2, 2, ([a, b]) => {
+    if (a === null || a === undefined) return null;
+    return b !== null && b !== undefined && (a === b || (a instanceof DateTime && b instanceof DateTime && a.ms === b.ms)) ? null : a;
+  }),
+
+  // --- strings (1-based positions) ---
+  len: textual(1, 1, (s) => s.replace(/ +$/, '').length),
+  lower: textual(1, 1, (s) => s.toLowerCase()),
+  upper: textual(1, 1, (s) => s.toUpperCase()),
+  trim: textual(1, 1, (s) => s.trim()),
+  ltrim: textual(1, 1, (s) => s.replace(/^\s+/, '')),
+  rtrim: textual(1, 1, (s) => s.replace(/\s+$/, '')),
+  reverse: textual(1, 1, (s) => [...s].reverse().join('')),
+  substring: textual(3, 3, (s, start, length) => {
+    const st = int(start), ln = int(length);
+    if (st instanceof ConversionFailure) return st;
+    if (ln instanceof ConversionFailure) return ln;
+    if (ln < 0) return new ConversionFailure('the length of SUBSTRING cannot be negative');
+    // Positions before 1 still count towards the length, as in T-SQL.
+    const from = Math.max(st, 1);
+    const to = st + ln;
+    return to <= from ? '' : s.slice(from - 1, to - 1);
+  }),
+  left: textual(2, 2, (s, n) => {
+    const k = int(n);
+    if (k instanceof ConversionFailure) return k;
+    return k < 0 ? new ConversionFailure('LEFT needs a non-negative length') : s.slice(0, k);
+  }),
+  right: textual(2, 2, (s, n) => {
+    const k = int(n);
+    if (k instanceof ConversionFailure) return k;
+    return k < 0 ? new ConversionFailure('RIGHT needs a non-negative length') : k === 0 ? '' : s.slice(-k);
+  }),
+  replace: textual(3, 3, (s, find, by) => {
+    const f = text(find), b = text(by);
+    if (f instanceof ConversionFailure) return f;
+    if (b instanceof ConversionFailure) return b;
+    return f === '' ? s : s.split(f).join(b);
+  }),
+  charindex: fn(2, 3, (args) => {
+    const [find, search, start] = args;
+    if (find === null || search === null || find === undefined || search === undefined) return null;
+    const f = text(find), s = text(search);
+    if (f instanceof ConversionFailure) return f;
+    if (s instanceof ConversionFailure) return s;
+    const from = start === undefined || start === null ? 1 : int(start);
+    if (from instanceof ConversionFailure) return from;
+    return s.indexOf(f, Math.max(from, 1) - 1) + 1;
+  }),
+  patindex: fn(2, 2, ([pattern, s]) => {
+    if (pattern === null || s === null || pattern === undefined || s === undefined) return null;
+    const p = text(pattern), v = text(s);
+    if (p instanceof ConversionFailure) return p;
+    if (v instanceof ConversionFailure) return v;
+    // The pattern is anchored by its own % signs: '%abc%' finds abc anywhere.
+    const core = likePattern(p.replace(/^%/, '').replace(/%$/, ''), false);
+    const anchoredStart = !p.startsWith('%');
+    const anchoredEnd = !p.endsWith('%');
+    const re = new RegExp(`${anchoredStart ? '^' : ''}(?:${core.source})${anchoredEnd ? '$' : ''}`, 'u');
+    const m = re.exec(v);
+    return m ? m.index + 1 : 0;
+  }),
+  regexmatch: fn(2, 2, ([s, pattern]) => {
+    if (s === null || pattern === null || s === undefined || pattern === undefined) return null;
+    const v = text(s), p = text(pattern);
+    if (v instanceof ConversionFailure) return v;
+    if (p instanceof ConversionFailure) return p;
+    const re = compiledRegex(p);
+    const m = re ? re.exec(v) : null;
+    return m ? m.index + 1 : 0;
+  }),
+  concat: fn(1, Infinity, (args) => {
+    let out = '';
+    for (const a of args) if (a !== null) out += toText(a) ?? '';
+    return out;
+  }),
+  concat_ws: fn(2, Infinity, ([sep, ...rest]) => {
+    if (sep === null || sep === undefined) return null;
+    const s = text(sep);
+    if (s instanceof ConversionFailure) return s;
+    return rest.filter((a) => a !== null).map((a) => toText(a) ?? '').join(s);
+  }),
+  replicate: textual(2, 2, (s, n) => {
+    const k = int(n);
+    if (k instanceof ConversionFailure) return k;
+    return k < 0 ? null : s.repeat(k);
+  }),
+  space: fn(1, 1, ([n]) => {
+    if (n === null || n === undefined) return null;
+    const k = int(n);
+    if (k instanceof ConversionFailure) return k;
+    return k < 0 ? null : ' '.repeat(k);
+  }),
+  stuff: textual(4, 4, (s, start, length, insert) => {
+    const st = int(start), ln = int(length), ins = text(insert);
+    if (st instanceof ConversionFailure) return st;
+    if (ln instanceof ConversionFailure) return ln;
+    if (ins instanceof ConversionFailure) return ins;
+    if (st < 1 || st > s.length || ln < 0) return null;
+    return s.slice(0, st - 1) + ins + s.slice(st - 1 + ln);
+  }),
+  translate: textual(3, 3, (s, from, to) => {
+    const f = text(from), t = text(to);
+    if (f instanceof ConversionFailure) return f;
+    if (t instanceof ConversionFailure) return t;
+    if (f.length !== t.length) return new ConversionFailure('TRANSLATE needs two strings of the same length');
+    let out = '';
+    for (const c of s) {
+      const k = f.indexOf(c);
+      out += k < 0 ? c : t[k];
+    }
+    return out;
+  }),
+  unicode: textual(1, 1, (s) => (s.length === 0 ? null : s.codePointAt(0) ?? null)),
+  nchar: fn(1, 1, ([n]) => {
+    if (n === null || n === undefined) return null;
+    const k = int(n);
+    if (k instanceof ConversionFailure) return k;
+    return k < 0 || k > 0x10ffff ? null : String.fromCodePoint(k);
+  }),
+  json_parse: textual(1, 1, (s) => {
+    try {
+      const v = JSON.parse(s) as unknown;
+      return v !== null && typeof v === 'object' ? (v as Value) : null;
+    } catch {
+      return null;
+    }
+  }),
+
+  // --- date and time (UTC) ---
+  dateadd: fn(3, 3, ([, amount, date], part) => {
+    if (amount === null || date === null || amount === undefined || date === undefined) return null;
+    const n = toNumber(amount);
+    if (n === null) return new ConversionFailure('the number of DATEADD must be a number');
+    const d = datetime(date);
+    if (d === null || d instanceof ConversionFailure) return d;
+    return new DateTime(dateAdd(part!, n, d.ms));
+  }, true),
+  datediff: fn(3, 3, ([, start, end], part) => {
+    const a = datetime(start), b = datetime(end);
+    if (a === null || b === null) return null;
+    if (a instanceof ConversionFailure) return a;
+    if (b instanceof ConversionFailure) return b;
+    return dateDiff(part!, a.ms, b.ms);
+  }, true),
+  datepart: fn(2, 2, ([, date], part) => {
+    const d = datetime(date);
+    if (d === null || d instanceof ConversionFailure) return d;
+    return datePart(part!, d.ms);
+  }, true),
+  datename: fn(2, 2, ([, date], part) => {
+    const d = datetime(date);
+    if (d === null || d instanceof ConversionFailure) return d;
+    return dateName(part!, d.ms);
+  }, true),
+  year: fn(1, 1, ([date]) => { const d = datetime(date); return d === null || d instanceof ConversionFailure ? d : datePart('year', d.ms); }),
+  month: fn(1, 1, ([date]) => { const d = datetime(date); return d === null || d instanceof ConversionFailure ? d : datePart('month', d.ms); }),
+  day: fn(1, 1, ([date]) => { const d = datetime(date); return d === null || d instanceof ConversionFailure ? d : datePart('day', d.ms); }),
+  datetimefromparts: fn(7, 7, (args) => {
+    if (args.some((a) => a === null)) return null;
+    const n = args.map((a) => toNumber(a!));
+    if (n.some((x) => x === null || !Number.isInteger(x))) return new ConversionFailure('DATETIMEFROMPARTS takes integers');
+    const [y, mo, d, h, mi, s, ms] = n as number[];
+    const t = Date.UTC(y!, mo! - 1, d!, h!, mi!, s!, ms!);
+    const check = new Date(t);
+    if (check.getUTCMonth() !== mo! - 1 || check.getUTCDate() !== d! || h! > 23 || mi! > 59 || s! > 59 || ms! > 999) {
+      return new ConversionFailure('DATETIMEFROMPARTS: the parts do not form a valid date');
+    }
+    return new DateTime(y! < 100 ? new Date(t).setUTCFullYear(y!) : t);
+  }),
+
+  // --- records and arrays ---
+  getrecordpropertyvalue: fn(2, 2, ([rec, name]) => {
+    if (rec === null || name === null || rec === undefined || name === undefined) return null;
+    const n = toText(name);
+    return isRecord(rec) && n !== null ? getField(rec, n, n.toLowerCase()) : null;
+  }),
+  getarrayelement: fn(2, 2, ([arr, index]) => {
+    if (!Array.isArray(arr) || index === null || index === undefined) return null;
+    const i = toNumber(index);
+    return i !== null && Number.isInteger(i) && i >= 0 ? (arr[i] ?? null) : null;
+  }),
+  getarraylength: fn(1, 1, ([arr]) => (Array.isArray(arr) ? arr.length : null)),
+  gettype: fn(1, 1, ([v]) => typeOf(v ?? null)),
+};
+
+/** The rows of CROSS APPLY GetArrayElements / GetRecordProperties for one value. */
+export const tableFunctions = {
+  getarrayelements(v: Value): Value[] {
+    if (!Array.isArray(v)) return [];
+    return v.map((el, i) => {
+      const r = newRow();
+      r.ArrayIndex = i;
+      r.ArrayValue = el;
+      return r;
+    });
+  },
+  getrecordproperties(v: Value): Value[] {
+    if (!isRecord(v)) return [];
+    return Object.keys(v).map((k) => {
+      const r = newRow();
+      r.PropertyName = k;
+      r.PropertyValue = v[k] ?? null;
+      return r;
+    });
+  },
+} as const;
+
+export type TableFunctionName = keyof typeof tableFunctions;

@@ -1,0 +1,43 @@
+// What flows between operators: one event (or joined events, or a window's group) at one
+// moment of event time. A frame pushed to an operator belongs to it: nothing upstream touches
+// it again, so an operator may fill in the slot of the source it joins instead of copying.
+import type { EventDiagnostic } from '../errors.js';
+import type { EpochMs } from '../time.js';
+import type { Row, Value } from '../values.js';
+
+export interface Frame {
+  /** System.Timestamp(): event time, adjusted by the ordering policy, or a window's end. */
+  readonly ts: EpochMs;
+  /** One record per source of the statement: FROM, each JOIN and each APPLY, in order. */
+  readonly slots: readonly (Row | null)[];
+  /** The event time of each slot, needed by DATEDIFF(unit, alias1, alias2) in a JOIN. */
+  readonly slotTimes: readonly EpochMs[] | null;
+  /** Results of LAG, LAST, ISFIRST and OVER aggregates, computed before WHERE and JOIN. */
+  readonly analytics: Value[] | null;
+  /** Results of the aggregates, while a group's row is projected. */
+  readonly aggregates: readonly Value[] | null;
+  /** The substream (TIMESTAMP BY … OVER key) the event belongs to; '' without OVER. */
+  readonly substream: string;
+}
+
+/** Where a statement's operators send their results. */
+export interface FrameSink {
+  push(frame: Frame): void;
+  /**
+   * No frame with a timestamp below `watermark` will follow, in `substream` or, when it is
+   * null, in every substream. Operators finalise state whose end lies before it.
+   */
+  advance(watermark: EpochMs, substream: string | null): void;
+}
+
+/** Operators that keep state between events expose it for checkpoints. */
+export interface StatefulOperator {
+  snapshot(): unknown;
+  restore(state: unknown): void;
+}
+
+export type DiagnosticSink = (diagnostic: EventDiagnostic) => void;
+
+export function frameOf(ts: EpochMs, row: Row, substream: string): Frame {
+  return { ts, slots: [row], slotTimes: null, analytics: null, aggregates: null, substream };
+}

@@ -1,0 +1,93 @@
+// Sliding windows: logically every window of the given size, but output only when the content
+// changes — when an event enters (a window ending at the event) and when one leaves (a window
+// ending `size` after it, which no longer holds it). Candidates whose window is empty are skipped.
+import type { Frame, FrameSink, StatefulOperator } from '../runtime/frame.js';
+import { MinHeap } from '../runtime/min-heap.js';
+import type { DurationMs, EpochMs } from '../time.js';
+import { groupKeyOf } from './group-key.js';
+import type { Evaluator } from '../expressions/compile-expression.js';
+import type { GroupOutput } from './group-output.js';
+import { Substreams } from './substreams.js';
+
+type GroupKey = string | number | boolean | null;
+
+interface Candidate {
+  readonly end: EpochMs;
+  readonly seq: number;
+  readonly key: GroupKey;
+}
+
+interface SlidingGroup {
+  /** The group's events still inside some future window, in time order. */
+  frames: Frame[];
+  /** Window ends already scheduled, so an entry and an exit at one instant emit once. */
+  scheduled: EpochMs[];
+}
+
+interface SlidingState {
+  groups: Map<GroupKey, SlidingGroup>;
+  candidates: MinHeap<Candidate>;
+  seq: number;
+}
+
+const candidateBefore = (a: Candidate, b: Candidate): boolean => a.end < b.end || (a.end === b.end && a.seq < b.seq);
+
+export class SlidingWindowOperator implements FrameSink, StatefulOperator {
+  private readonly substreams = new Substreams<SlidingState>(() => ({ groups: new Map(), candidates: MinHeap.create(candidateBefore), seq: 0 }));
+
+  constructor(
+    private readonly size: DurationMs,
+    private readonly keys: readonly Evaluator[],
+    private readonly output: GroupOutput,
+  ) {}
+
+  push(frame: Frame): void {
+    const state = this.substreams.of(frame.substream);
+    const key = groupKeyOf(this.keys, frame);
+    let group = state.groups.get(key);
+    if (!group) {
+      group = { frames: [], scheduled: [] };
+      state.groups.set(key, group);
+    }
+    group.frames.push(frame);
+    this.schedule(state, group, key, frame.ts);
+    this.schedule(state, group, key, frame.ts + this.size);
+  }
+
+  private schedule(state: SlidingState, group: SlidingGroup, key: GroupKey, end: EpochMs): void {
+    if (group.scheduled.includes(end)) return;
+    group.scheduled.push(end);
+    state.candidates.push({ end, seq: state.seq++, key });
+  }
+
+  advance(watermark: EpochMs, substream: string | null): void {
+    for (const [substreamKey, state] of this.substreams.affected(substream)) {
+      while (state.candidates.size > 0 && state.candidates.peek()!.end < watermark) {
+        const { end, key } = state.candidates.pop()!;
+        const group = state.groups.get(key)!;
+        group.scheduled.splice(group.scheduled.indexOf(end), 1);
+        const start = end - this.size;
+        // Events at or before this window's start are in no later window either.
+        while (group.frames.length > 0 && group.frames[0]!.ts <= start) group.frames.shift();
+        let aggregate = null;
+        for (const f of group.frames) {
+          if (f.ts > end) break;
+          aggregate ??= this.output.newGroup(f);
+          this.output.add(aggregate, f);
+        }
+        if (aggregate) this.output.emit(end, aggregate, substreamKey);
+        if (group.frames.length === 0 && group.scheduled.length === 0) state.groups.delete(key);
+      }
+    }
+    this.output.downstream.advance(watermark, substream);
+  }
+
+  snapshot(): unknown {
+    return new Map([...this.substreams.entries()].map(([k, s]) => [k, { groups: s.groups, candidates: s.candidates.toArray(), seq: s.seq }]));
+  }
+
+  restore(state: unknown): void {
+    const saved = state as Map<string, { groups: Map<GroupKey, SlidingGroup>; candidates: Candidate[]; seq: number }>;
+    this.substreams.replace(new Map([...saved].map(([k, s]) => [k, { groups: s.groups, candidates: MinHeap.from(s.candidates, candidateBefore), seq: s.seq }])));
+  }
+}
