@@ -13,7 +13,7 @@ import type { EventLog } from './log/event-log.js';
 import { createLogger, type Logger } from './logger.js';
 import type { Registry } from './registry/registry.js';
 import { registryRoutes } from './registry/registry-routes.js';
-import { openEventLog, openRegistry } from './storage.js';
+import { openEventLog, openServingRegistry } from './storage.js';
 
 export interface RunningApp {
   readonly config: Config;
@@ -30,7 +30,7 @@ export interface RunningApp {
 
 export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningApp> {
   const keys = KeyStore.open(config.dataDir);
-  const registry = openRegistry(config);
+  const registry = openServingRegistry(config);
   const log = openEventLog(config);
   const metrics = new Metrics();
   const auth = new Authenticator(config.hostName, keys, registry);

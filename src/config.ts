@@ -43,6 +43,8 @@ export interface Config {
     readonly burst: number;
     readonly tokenTtlSeconds: number;
   };
+  /** How long the server trusts a device record it read (changes made through it apply at once). */
+  readonly registryCacheMs: number;
   readonly logLevel: LogLevel;
   readonly demo: boolean;
 }
@@ -61,6 +63,7 @@ export const DEFAULT_CONFIG: Config = {
   },
   cors: { deviceOrigins: ['*'], adminOrigins: [] },
   register: { perMinute: 10, burst: 20, tokenTtlSeconds: 86_400 },
+  registryCacheMs: 1_000,
   logLevel: 'info',
   demo: false,
 };
@@ -115,7 +118,7 @@ function section(raw: Json, key: string): Json {
 }
 
 const KNOWN: Record<string, readonly string[] | null> = {
-  dataDir: null, hostName: null, logLevel: null, demo: null,
+  dataDir: null, hostName: null, logLevel: null, demo: null, registryCache: null,
   http: ['host', 'port', 'tlsCert', 'tlsKey', 'trustProxy'],
   log: ['partitions', 'retention', 'dedupWindow', 'durability', 'maxPendingMessages', 'retentionInterval'],
   cors: ['deviceOrigins', 'adminOrigins'],
@@ -166,6 +169,7 @@ export function buildConfig(raw: Json): Config {
       burst: register.burst === undefined ? d.register.burst : int(register.burst, 'register.burst', 1, 1_000_000),
       tokenTtlSeconds: register.tokenTtlSeconds === undefined ? d.register.tokenTtlSeconds : int(register.tokenTtlSeconds, 'register.tokenTtlSeconds', 60, 366 * 86_400),
     },
+    registryCacheMs: raw.registryCache === undefined ? d.registryCacheMs : duration(raw.registryCache, 'registryCache'),
     logLevel: raw.logLevel === undefined ? d.logLevel : oneOf(raw.logLevel, 'logLevel', ['debug', 'info', 'warn', 'error'] as const),
     demo: raw.demo === undefined ? d.demo : bool(raw.demo, 'demo'),
   };

@@ -5,10 +5,16 @@ import type { Config } from './config.js';
 import type { EventLog } from './log/event-log.js';
 import { SqliteEventLog } from './log/sqlite-event-log.js';
 import type { Registry } from './registry/registry.js';
+import { CachedRegistry } from './registry/cached-registry.js';
 import { SqliteRegistry } from './registry/sqlite-registry.js';
 
 export function openRegistry(config: Config): Registry {
   return new SqliteRegistry(join(config.dataDir, 'registry.db'));
+}
+
+/** The registry as the server uses it: cached, since every message authenticates against it. */
+export function openServingRegistry(config: Config): Registry {
+  return new CachedRegistry(openRegistry(config), config.registryCacheMs);
 }
 
 export function openEventLog(config: Config): EventLog {

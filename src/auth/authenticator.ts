@@ -5,7 +5,9 @@ import type { AuthMethod } from '../core/message.js';
 import type { Right } from '../core/rights.js';
 import type { Registry } from '../registry/registry.js';
 import type { KeyStore, Policy } from './key-store.js';
-import { deviceResource, isExpired, parseSasToken, scopeCovers, signatureMatches, type SasToken } from './sas.js';
+import { CLOCK_SKEW_SECONDS, deviceResource, isExpired, parseSasToken, scopeCovers, signatureMatches, type SasToken } from './sas.js';
+
+const DEVICE_SCOPE: AuthMethod = { scope: 'device', type: 'sas', issuer: 'iothub' };
 
 /** A caller allowed to send as one device. */
 export interface DeviceCaller {
@@ -13,7 +15,22 @@ export interface DeviceCaller {
   readonly authMethod: AuthMethod;
 }
 
+/** A device token already verified: the key it was signed with, so a key rotation invalidates it. */
+interface VerifiedToken {
+  readonly deviceId: string;
+  readonly key: string;
+  readonly expiry: number;
+}
+
+const MAX_VERIFIED_TOKENS = 50_000;
+
 export class Authenticator {
+  /**
+   * Devices send many messages with one token (an hour's lifetime is usual), so a verified token
+   * skips the HMAC next time. Only tokens that verified are cached, so callers cannot fill it.
+   */
+  private readonly verified = new Map<string, VerifiedToken>();
+
   constructor(
     private readonly hostName: string,
     private readonly keys: KeyStore,
@@ -47,6 +64,14 @@ export class Authenticator {
 
   /** Authorizes sending as `deviceId`: the device's own token, or a policy token with DeviceConnect. */
   async device(authorization: string | undefined, deviceId: string): Promise<DeviceCaller> {
+    const known = authorization === undefined ? undefined : this.verified.get(authorization);
+    if (known && known.deviceId === deviceId && known.expiry + CLOCK_SKEW_SECONDS >= this.now() / 1000) {
+      const device = await this.registry.get(deviceId);
+      const keys = device?.authentication.symmetricKey;
+      if (device && (keys!.primaryKey === known.key || keys!.secondaryKey === known.key)) {
+        return { device: this.enabled(device), authMethod: DEVICE_SCOPE };
+      }
+    }
     const token = this.parse(authorization);
     const target = deviceResource(this.hostName, deviceId);
     this.checkScope(token, target);
@@ -57,12 +82,16 @@ export class Authenticator {
       return { device: this.enabled(device), authMethod: { scope: 'hub', type: 'sas', issuer: 'iothub', policy: policy.name } };
     }
     const device = await this.registry.get(deviceId);
-    const keys = device ? [device.authentication.symmetricKey.primaryKey, device.authentication.symmetricKey.secondaryKey] : [];
+    const { primaryKey, secondaryKey } = device?.authentication.symmetricKey ?? { primaryKey: '', secondaryKey: '' };
     // An unknown device and a wrong key answer alike, so ids cannot be probed.
-    if (!device || !signatureMatches(token, keys)) {
+    const key = !device ? undefined : signatureMatches(token, [primaryKey]) ? primaryKey : signatureMatches(token, [secondaryKey]) ? secondaryKey : undefined;
+    if (!device || key === undefined) {
       throw new OmniError('unauthorized', 'The specified SAS token has an invalid signature. It does not match either the primary or secondary key.');
     }
-    return { device: this.enabled(device), authMethod: { scope: 'device', type: 'sas', issuer: 'iothub' } };
+    this.enabled(device);
+    if (this.verified.size >= MAX_VERIFIED_TOKENS) this.verified.clear();
+    this.verified.set(authorization!, { deviceId, key, expiry: token.expiry });
+    return { device, authMethod: DEVICE_SCOPE };
   }
 
   private enabled(device: Device): Device {

@@ -13,7 +13,16 @@ export class Counter {
   constructor(readonly name: string, readonly help: string) {}
 
   inc(labels: Labels = {}, by = 1): void {
+    this.add(labelKey(labels), by);
+  }
+
+  /** A counter bound to fixed labels, for hot paths: the label text is built once. */
+  with(labels: Labels): { inc(by?: number): void } {
     const key = labelKey(labels);
+    return { inc: (by = 1) => this.add(key, by) };
+  }
+
+  private add(key: string, by: number): void {
     this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
 

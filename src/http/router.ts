@@ -14,18 +14,23 @@ export interface Match {
 }
 
 export class Router {
-  private readonly compiled: CompiledRoute[];
+  /** Routes by segment count, so a request is compared only with routes of its shape. */
+  private readonly bySize = new Map<number, CompiledRoute[]>();
 
   constructor(routes: readonly Route[]) {
-    this.compiled = routes.map((route) => ({ route, segments: route.path.split('/') }));
+    for (const route of routes) {
+      const segments = route.path.split('/');
+      const list = this.bySize.get(segments.length) ?? [];
+      list.push({ route, segments });
+      this.bySize.set(segments.length, list);
+    }
   }
 
   /** Every route whose path matches, whatever its method (for 405 and CORS preflights). */
   matchPath(path: string): Match[] {
     const parts = path.split('/');
     const out: Match[] = [];
-    for (const c of this.compiled) {
-      if (c.segments.length !== parts.length) continue;
+    for (const c of this.bySize.get(parts.length) ?? []) {
       let params: Record<string, string> | undefined = {};
       for (let i = 0; i < parts.length && params; i++) {
         const want = c.segments[i]!;
@@ -42,6 +47,7 @@ export class Router {
 }
 
 function decodeSegment(segment: string): string {
+  if (!segment.includes('%')) return segment;
   try {
     return decodeURIComponent(segment);
   } catch (cause) {

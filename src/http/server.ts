@@ -54,10 +54,42 @@ function readBody(req: IncomingMessage, res: ServerResponse, limit: number): Pro
   });
 }
 
+/** One request's view for a handler; a class, so the per-request cost is one small object. */
+class Context implements RequestContext {
+  private parsedQuery: URLSearchParams | undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly params: Readonly<Record<string, string>>,
+    private readonly rawQuery: string,
+    readonly clientAddress: string,
+  ) {}
+
+  get query(): URLSearchParams {
+    return (this.parsedQuery ??= new URLSearchParams(this.rawQuery));
+  }
+
+  readBody(limit: number): Promise<Buffer> {
+    return readBody(this.req, this.res, limit);
+  }
+
+  json(status: number, body: unknown, headers: Record<string, string> = {}): void {
+    this.res.writeHead(status, { 'content-type': JSON_TYPE, ...headers });
+    this.res.end(JSON.stringify(body));
+  }
+
+  noContent(): void {
+    this.res.writeHead(204);
+    this.res.end();
+  }
+}
+
 export class HttpServer {
   private readonly server: Server;
   private readonly router: Router;
   private inFlight = 0;
+  private readonly requestCounters = new Map<string, { inc(by?: number): void }>();
 
   constructor(private readonly options: HttpServerOptions) {
     this.router = new Router(options.plugins.flatMap((p) => p.routes));
@@ -90,6 +122,13 @@ export class HttpServer {
     const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
     await closed;
     clearTimeout(timer);
+  }
+
+  private countRequest(route: string, status: number): void {
+    const key = `${status} ${route}`;
+    let counter = this.requestCounters.get(key);
+    if (!counter) this.requestCounters.set(key, (counter = this.options.metrics.requests.with({ route, status: String(status) })));
+    counter.inc();
   }
 
   private clientAddress(req: IncomingMessage): string {
@@ -128,22 +167,7 @@ export class HttpServer {
       style = route.errorStyle;
       routeName = route.name ?? route.path;
       applyCors(this.options.cors, route.audience, req, res);
-      const ctx: RequestContext = {
-        req,
-        res,
-        params: match.params,
-        query: new URLSearchParams(q < 0 ? '' : url.slice(q + 1)),
-        clientAddress: this.clientAddress(req),
-        readBody: (limit) => readBody(req, res, limit),
-        json: (status, body, headers = {}) => {
-          res.writeHead(status, { 'content-type': JSON_TYPE, ...headers });
-          res.end(JSON.stringify(body));
-        },
-        noContent: () => {
-          res.writeHead(204);
-          res.end();
-        },
-      };
+      const ctx = new Context(req, res, match.params, q < 0 ? '' : url.slice(q + 1), this.clientAddress(req));
       await route.handle(ctx);
     } catch (err) {
       const e = toOmniError(err);
@@ -152,7 +176,7 @@ export class HttpServer {
       writeError(res, e, style);
     } finally {
       this.inFlight--;
-      this.options.metrics.requests.inc({ route: routeName, status: String(res.statusCode) });
+      this.countRequest(routeName, res.statusCode);
     }
   }
 }

@@ -26,7 +26,8 @@ export function mediaType(header: string | undefined): string {
 export function messageFromHeaders(headers: IncomingHttpHeaders, body: Buffer): IncomingMessage {
   const properties: Record<string, string> = {};
   const system: Partial<Record<SystemField, string>> = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (!name.startsWith('iothub-') || value === undefined) continue;
     const text = Array.isArray(value) ? value.join(',') : value;
     if (name.startsWith(APP_PREFIX)) properties[name.slice(APP_PREFIX.length)] = text;

@@ -14,8 +14,9 @@ const ACTIVITY_FLUSH_MS = 5_000;
 
 export class Ingestion {
   /** Last time each device was heard from, written to the registry in batches. */
-  private lastSeen = new Map<string, Date>();
+  private lastSeen = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
+  private readonly counters;
 
   constructor(
     private readonly log: EventLog,
@@ -23,6 +24,12 @@ export class Ingestion {
     private readonly metrics: Metrics,
     private readonly logger: Logger,
   ) {
+    const per = (transport: Transport) => ({
+      messages: metrics.messagesIngested.with({ transport }),
+      bytes: metrics.bytesIngested.with({ transport }),
+      duplicates: metrics.duplicates.with({ transport }),
+    });
+    this.counters = { http: per('http'), mqtt: per('mqtt') };
     this.timer = setInterval(() => void this.flushActivity(), ACTIVITY_FLUSH_MS);
     this.timer.unref();
   }
@@ -43,7 +50,10 @@ export class Ingestion {
   async ingest(caller: DeviceCaller, messages: readonly IncomingMessage[], transport: Transport): Promise<AppendResult[]> {
     this.validate(messages);
     const { device, authMethod } = caller;
-    const batch: NewMessage[] = messages.map((m) => ({ ...m, deviceId: device.deviceId, tenant: device.tenant, generationId: device.generationId, authMethod }));
+    const batch: NewMessage[] = messages.map((m) => ({
+      body: m.body, properties: m.properties, messageId: m.messageId, correlationId: m.correlationId, contentType: m.contentType, contentEncoding: m.contentEncoding,
+      deviceId: device.deviceId, tenant: device.tenant, generationId: device.generationId, authMethod,
+    }));
     const started = performance.now();
     const results = await this.log.append(batch);
     this.metrics.appendSeconds.observe((performance.now() - started) / 1000);
@@ -54,10 +64,11 @@ export class Ingestion {
       stored++;
       bytes += batch[i]!.body.length;
     });
-    this.metrics.messagesIngested.inc({ transport }, stored);
-    this.metrics.bytesIngested.inc({ transport }, bytes);
-    if (stored < results.length) this.metrics.duplicates.inc({ transport }, results.length - stored);
-    this.lastSeen.set(device.deviceId, new Date());
+    const counters = this.counters[transport];
+    counters.messages.inc(stored);
+    counters.bytes.inc(bytes);
+    if (stored < results.length) counters.duplicates.inc(results.length - stored);
+    this.lastSeen.set(device.deviceId, Date.now());
     return results;
   }
 
@@ -66,7 +77,7 @@ export class Ingestion {
     const seen = this.lastSeen;
     this.lastSeen = new Map();
     try {
-      await this.registry.recordActivity(seen);
+      await this.registry.recordActivity(new Map([...seen].map(([id, ms]) => [id, new Date(ms)])));
     } catch (err) {
       this.logger.warn('could not record device activity', { err });
     }

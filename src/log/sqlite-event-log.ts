@@ -1,30 +1,31 @@
-// The embedded log: one SQLite database in WAL mode, one table per partition keyed by sequence
-// number (the rowid, so reads are B-tree seeks and large bodies stay out of the index), appends
-// from concurrent requests gathered into one transaction per event-loop turn (group commit).
+// The embedded log: one SQLite database in WAL mode. Reads run on the event loop's own connection;
+// every write goes to a writer thread (sqlite-log-writer.ts) in groups: appends that arrive while
+// the writer is busy wait and then share one transaction (group commit), so the group grows with
+// the load and the event loop never spends time in SQLite's writes, checkpoints or fsync.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { Durability } from '../config.js';
 import { OmniError } from '../core/errors.js';
-import { partitionFor, type AuthMethod, type NewMessage, type PartitionId, type StoredMessage } from '../core/message.js';
+import type { AuthMethod, NewMessage, PartitionId, StoredMessage } from '../core/message.js';
 import type { AppendResult, EventLog, EventLogOptions, PartitionInfo, ReadFrom, ReadPage, RetentionResult } from './event-log.js';
+import {
+  configureConnection, createSchema, loadPartitionState, messageTable, MESSAGE_COLUMNS,
+  type PartitionState, type WireMessage, type WriterOptions, type WriterReply, type WriterRequest,
+} from './sqlite-log-schema.js';
 
 export interface SqliteEventLogOptions extends EventLogOptions {
   readonly path: string;
   readonly durability: Durability;
+  /** Told about background failures (checkpoints, the writer thread) that no request sees. */
+  readonly onError?: (message: string) => void;
 }
 
 interface PendingAppend {
   readonly batch: readonly NewMessage[];
   readonly resolve: (results: AppendResult[]) => void;
   readonly reject: (err: unknown) => void;
-}
-
-interface PartitionState {
-  nextSeq: number;
-  firstSeq: number;
-  lastEnqueuedMs: number;
 }
 
 interface MessageRow {
@@ -42,8 +43,7 @@ interface MessageRow {
   body: Buffer;
 }
 
-const RETENTION_CHUNK = 5_000;
-const MESSAGE_COLUMNS = 'seq, enqueued, device_id, tenant, generation_id, auth, message_id, correlation_id, content_type, content_encoding, properties, body';
+const CHECKPOINT_INTERVAL_MS = 250;
 
 /** Offsets are opaque to clients; here they are the decimal sequence number. */
 function offsetOf(seq: number): string {
@@ -58,73 +58,101 @@ function decodeAuth(text: string): AuthMethod {
   return text === 'device' ? { scope: 'device', type: 'sas', issuer: 'iothub' } : { scope: 'hub', type: 'sas', issuer: 'iothub', policy: text.slice(4) };
 }
 
+const FROM_SOURCE = import.meta.url.endsWith('.ts');
+const WRITER = new URL(FROM_SOURCE ? './sqlite-log-writer.ts' : './sqlite-log-writer.js', import.meta.url);
+
+/** The writer thread. Run from source (tests, tsx), the thread registers tsx itself: workers do not inherit loader hooks. */
+function startWriter(workerData: WriterOptions): Worker {
+  if (!FROM_SOURCE) return new Worker(WRITER, { workerData });
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WRITER.href)}); })`;
+  return new Worker(boot, { eval: true, workerData });
+}
+
 export class SqliteEventLog implements EventLog {
   readonly partitionCount: number;
   private readonly db: Database.Database;
-  private readonly state: PartitionState[] = [];
-  private readonly insert: Database.Statement[] = [];
+  private readonly state: PartitionState[];
   private readonly readFrom: Database.Statement<[number, number], MessageRow>[] = [];
   private readonly seqAtTime: Database.Statement<[number], { seq: number }>[] = [];
-  private readonly deleteBefore: Database.Statement<[number], void>[] = [];
-  private readonly minSeq: Database.Statement<[], { seq: number | null }>[] = [];
-  private readonly dedupGet: Database.Statement<[string], { partition: number; seq: number; enqueued: number; expires: number }>;
-  private readonly dedupPut: Database.Statement;
-  private readonly dedupPrune: Database.Statement<[number, number], void>;
-  private readonly saveState: Database.Statement;
-  private readonly commitGroup: (group: readonly PendingAppend[]) => AppendResult[][];
+  private readonly writer: Worker;
+  private readonly writerExited: Promise<void>;
+  private readonly requests = new Map<number, (reply: WriterReply) => void>();
+  private nextRequestId = 0;
   private pending: PendingAppend[] = [];
   private pendingMessages = 0;
   private flushScheduled = false;
-  private inFlight = new Set<Promise<void>>();
+  private writing = false;
   private closed = false;
-  private wal: Promise<FileHandle> | undefined;
+  private failure: string | undefined;
   private readonly listeners = new Set<(partitions: ReadonlySet<PartitionId>) => void>();
 
   constructor(private readonly options: SqliteEventLogOptions) {
     this.partitionCount = options.partitions;
     mkdirSync(dirname(options.path), { recursive: true });
     this.db = new Database(options.path);
-    this.db.pragma('journal_mode = WAL');
-    // NORMAL in WAL mode: a commit is in the OS before we acknowledge, so it survives kill -9.
-    // Power-loss durability (`fsync`) is added by syncing the WAL off the event loop (flush()).
-    this.db.pragma('synchronous = NORMAL');
-    this.db.pragma('busy_timeout = 5000');
-    this.db.exec(`
-      CREATE TABLE IF NOT EXISTS log_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS partitions (partition INTEGER PRIMARY KEY, next_seq INTEGER NOT NULL, last_enqueued INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS dedup (key TEXT PRIMARY KEY, partition INTEGER NOT NULL, seq INTEGER NOT NULL, enqueued INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
-    `);
+    configureConnection(this.db);
+    createSchema(this.db, options.partitions);
     const stored = this.db.prepare<[], { value: string }>("SELECT value FROM log_meta WHERE name = 'partitions'").get();
     if (stored && Number(stored.value) !== options.partitions) {
+      this.db.close();
       throw new OmniError('invalid_argument', `${options.path} was created with ${stored.value} partitions; the partition count cannot change (configured: ${options.partitions})`);
     }
     this.db.prepare("INSERT OR IGNORE INTO log_meta VALUES ('partitions', ?)").run(String(options.partitions));
-
+    this.state = loadPartitionState(this.db, options.partitions);
     for (let p = 0; p < options.partitions; p++) {
-      const t = `messages_${p}`;
-      this.db.exec(`CREATE TABLE IF NOT EXISTS ${t} (
-        seq INTEGER PRIMARY KEY, enqueued INTEGER NOT NULL, device_id TEXT NOT NULL, tenant TEXT NOT NULL,
-        generation_id TEXT NOT NULL, auth TEXT NOT NULL, message_id TEXT, correlation_id TEXT,
-        content_type TEXT, content_encoding TEXT, properties TEXT, body BLOB NOT NULL)`);
-      this.insert.push(this.db.prepare(`INSERT INTO ${t} (${MESSAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`));
-      this.readFrom.push(this.db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM ${t} WHERE seq >= ? ORDER BY seq LIMIT ?`));
+      this.readFrom.push(this.db.prepare(`SELECT ${MESSAGE_COLUMNS} FROM ${messageTable(p)} WHERE seq >= ? ORDER BY seq LIMIT ?`));
       // Enqueue times rise with the sequence number, so the first message at or after a time is a range seek.
-      this.seqAtTime.push(this.db.prepare(`SELECT seq FROM ${t} WHERE enqueued >= ? ORDER BY seq LIMIT 1`));
-      this.deleteBefore.push(this.db.prepare(`DELETE FROM ${t} WHERE seq < ?`));
-      this.minSeq.push(this.db.prepare(`SELECT MIN(seq) AS seq FROM ${t}`));
-      const row = this.db.prepare<[number], { next_seq: number; last_enqueued: number }>('SELECT next_seq, last_enqueued FROM partitions WHERE partition = ?').get(p);
-      const nextSeq = row?.next_seq ?? 0;
-      this.state.push({ nextSeq, firstSeq: this.minSeq[p]!.get()?.seq ?? nextSeq, lastEnqueuedMs: row?.last_enqueued ?? 0 });
+      this.seqAtTime.push(this.db.prepare(`SELECT seq FROM ${messageTable(p)} WHERE enqueued >= ? ORDER BY seq LIMIT 1`));
     }
-    this.dedupGet = this.db.prepare('SELECT partition, seq, enqueued, expires FROM dedup WHERE key = ?');
-    this.dedupPut = this.db.prepare('INSERT OR REPLACE INTO dedup (key, partition, seq, enqueued, expires) VALUES (?,?,?,?,?)');
-    this.dedupPrune = this.db.prepare('DELETE FROM dedup WHERE key IN (SELECT key FROM dedup WHERE expires < ? LIMIT ?)');
-    this.saveState = this.db.prepare('INSERT OR REPLACE INTO partitions (partition, next_seq, last_enqueued) VALUES (?,?,?)');
-    this.commitGroup = this.db.transaction((group: readonly PendingAppend[]) => this.writeGroup(group));
+    const writerOptions: WriterOptions = {
+      path: options.path, partitions: options.partitions, dedupWindowMs: options.dedupWindowMs,
+      fsync: options.durability === 'fsync', checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
+    };
+    this.writer = startWriter(writerOptions);
+    this.writer.unref();
+    this.writer.on('message', (reply: WriterReply) => this.onReply(reply));
+    this.writer.on('error', (err) => this.fail(`the log writer failed: ${err.message}`));
+    this.writerExited = new Promise((resolve) => this.writer.once('exit', () => {
+      if (!this.closed) this.fail('the log writer stopped');
+      resolve();
+    }));
+  }
+
+  private onReply(reply: WriterReply): void {
+    if (reply.type === 'warning') {
+      this.options.onError?.(reply.message);
+      return;
+    }
+    const handler = this.requests.get(reply.id);
+    this.requests.delete(reply.id);
+    handler?.(reply);
+  }
+
+  private fail(message: string): void {
+    this.failure ??= message;
+    this.options.onError?.(message);
+    const err = new OmniError('internal', `The log cannot accept writes: ${message}`);
+    for (const g of this.pending) g.reject(err);
+    this.pending = [];
+    this.pendingMessages = 0;
+    for (const handler of this.requests.values()) handler({ type: 'failed', id: -1, message });
+    this.requests.clear();
+  }
+
+  private request(req: WriterRequest, transfer: ArrayBuffer[] = []): Promise<WriterReply> {
+    return new Promise((resolve) => {
+      this.requests.set(req.id, resolve);
+      // Referenced while a request is outstanding, so a process waiting on the log stays alive.
+      this.writer.ref();
+      this.writer.postMessage(req, transfer);
+    }).finally(() => {
+      if (this.requests.size === 0 && !this.closed) this.writer.unref();
+    }) as Promise<WriterReply>;
   }
 
   append(batch: readonly NewMessage[]): Promise<AppendResult[]> {
     if (this.closed) return Promise.reject(new OmniError('shutting_down'));
+    if (this.failure) return Promise.reject(new OmniError('internal', `The log cannot accept writes: ${this.failure}`));
     if (batch.length === 0) return Promise.resolve([]);
     if (this.pendingMessages + batch.length > this.options.maxPendingMessages) {
       return Promise.reject(new OmniError('overloaded', 'Too many appends are waiting to be committed', { retryAfterSeconds: 1 }));
@@ -132,85 +160,71 @@ export class SqliteEventLog implements EventLog {
     return new Promise((resolve, reject) => {
       this.pending.push({ batch, resolve, reject });
       this.pendingMessages += batch.length;
-      if (!this.flushScheduled) {
+      if (!this.flushScheduled && !this.writing) {
         this.flushScheduled = true;
-        // Everything that arrives in this turn of the event loop joins one transaction.
-        setImmediate(() => this.flush());
+        // Everything that arrives in this turn of the event loop joins the first group.
+        setImmediate(() => {
+          this.flushScheduled = false;
+          void this.flush();
+        });
       }
     });
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
+  /** Sends one group to the writer; the next group forms while this one commits. */
+  private async flush(): Promise<void> {
+    if (this.writing || this.pending.length === 0) return;
     const group = this.pending;
     this.pending = [];
     this.pendingMessages = 0;
-    if (group.length === 0) return;
-    const saved = this.state.map((s) => ({ ...s }));
-    let results: AppendResult[][];
-    try {
-      results = this.commitGroup(group);
-    } catch (cause) {
-      // The transaction rolled back: forget the positions it handed out.
-      saved.forEach((s, p) => Object.assign(this.state[p]!, s));
-      for (const g of group) g.reject(new OmniError('internal', 'The log could not commit the append', { cause }));
-      return;
-    }
-    const touched = new Set<PartitionId>();
-    for (const rs of results) for (const r of rs) touched.add(r.partition);
-    const done = (): void => {
-      group.forEach((g, i) => g.resolve(results[i]!));
-      for (const l of this.listeners) l(touched);
-    };
-    if (this.options.durability === 'fsync') {
-      const sync = this.syncWal().then(done, (cause: unknown) => {
-        for (const g of group) g.reject(new OmniError('internal', 'The log could not sync to disk', { cause }));
-      });
-      this.inFlight.add(sync);
-      void sync.finally(() => this.inFlight.delete(sync));
-    } else {
-      done();
-    }
-  }
-
-  /** fdatasync of the WAL runs on libuv's thread pool, so one disk flush never stalls requests. */
-  private async syncWal(): Promise<void> {
-    this.wal ??= open(`${this.options.path}-wal`, 'r');
-    await (await this.wal).datasync();
-  }
-
-  private writeGroup(group: readonly PendingAppend[]): AppendResult[][] {
-    const now = Date.now();
-    const expires = now + this.options.dedupWindowMs;
-    const touched = new Set<number>();
-    const out = group.map(({ batch }) =>
-      batch.map((m): AppendResult => {
-        const partition = partitionFor(m.deviceId, this.partitionCount);
-        const dedupKey = m.messageId === undefined ? undefined : `${m.deviceId}\u0000${m.messageId}`;
-        if (dedupKey !== undefined) {
-          const seen = this.dedupGet.get(dedupKey);
-          if (seen && seen.expires >= now) {
-            return { partition: seen.partition, sequenceNumber: seen.seq, offset: offsetOf(seen.seq), enqueuedTimeUtc: new Date(seen.enqueued), duplicate: true };
-          }
-        }
-        const st = this.state[partition]!;
-        // Enqueue times never go backwards within a partition, even if the wall clock does.
-        const enqueued = Math.max(now, st.lastEnqueuedMs);
-        const seq = st.nextSeq++;
-        st.lastEnqueuedMs = enqueued;
-        touched.add(partition);
+    this.writing = true;
+    // Metadata travels as one JSON string and the bodies as one latin1 string: strings clone with
+    // a memcpy, where a graph of small arrays or a transferred buffer costs far more per message.
+    const messages: WireMessage[] = [];
+    const bodies: string[] = [];
+    let at = 0;
+    for (const g of group) {
+      for (const m of g.batch) {
+        const body = m.body.toString('latin1');
+        bodies.push(body);
         const props = Object.keys(m.properties).length === 0 ? null : JSON.stringify(m.properties);
-        this.insert[partition]!.run(seq, enqueued, m.deviceId, m.tenant, m.generationId, encodeAuth(m.authMethod), m.messageId ?? null,
-          m.correlationId ?? null, m.contentType ?? null, m.contentEncoding ?? null, props, m.body);
-        if (dedupKey !== undefined) this.dedupPut.run(dedupKey, partition, seq, enqueued, expires);
-        return { partition, sequenceNumber: seq, offset: offsetOf(seq), enqueuedTimeUtc: new Date(enqueued), duplicate: false };
-      }),
-    );
-    for (const p of touched) {
-      const st = this.state[p]!;
-      this.saveState.run(p, st.nextSeq, st.lastEnqueuedMs);
+        messages.push([m.deviceId, m.tenant, m.generationId, encodeAuth(m.authMethod), m.messageId ?? null, m.correlationId ?? null,
+          m.contentType ?? null, m.contentEncoding ?? null, props, at, at + body.length]);
+        at += body.length;
+      }
     }
-    return out;
+    const reply = await this.request({ type: 'append', id: this.nextRequestId++, messages: JSON.stringify(messages), bodies: bodies.join('') });
+    this.writing = false;
+    if (reply.type !== 'appended') {
+      const err = new OmniError('internal', `The log could not commit the append: ${reply.type === 'failed' ? reply.message : reply.type}`);
+      for (const g of group) g.reject(err);
+    } else {
+      this.settle(group, reply.positions);
+    }
+    void this.flush();
+  }
+
+  private settle(group: PendingAppend[], positions: number[]): void {
+    const touched = new Set<PartitionId>();
+    let i = 0;
+    for (const g of group) {
+      const results: AppendResult[] = [];
+      for (let k = 0; k < g.batch.length; k++, i += 4) {
+        const partition = positions[i]!;
+        const seq = positions[i + 1]!;
+        const enqueued = positions[i + 2]!;
+        const duplicate = positions[i + 3] === 1;
+        if (!duplicate) {
+          const st = this.state[partition]!;
+          st.nextSeq = Math.max(st.nextSeq, seq + 1);
+          st.lastEnqueuedMs = Math.max(st.lastEnqueuedMs, enqueued);
+          touched.add(partition);
+        }
+        results.push({ partition, sequenceNumber: seq, offset: offsetOf(seq), enqueuedTimeUtc: new Date(enqueued), duplicate });
+      }
+      g.resolve(results);
+    }
+    if (touched.size > 0) for (const l of this.listeners) l(touched);
   }
 
   private checkPartition(partition: number): PartitionState {
@@ -239,7 +253,9 @@ export class SqliteEventLog implements EventLog {
     const st = this.checkPartition(partition);
     const requested = this.resolveStart(partition, from);
     const start = Math.max(requested, st.firstSeq);
-    const rows = start >= st.nextSeq ? [] : this.readFrom[partition]!.all(start, max);
+    // Bounded by what this process knows is committed, so a page never runs ahead of the acks.
+    const limit = Math.min(max, st.nextSeq - start);
+    const rows = limit <= 0 ? [] : this.readFrom[partition]!.all(start, limit);
     const messages = rows.map((r) => this.toMessage(partition, r));
     const last = messages[messages.length - 1];
     return { messages, startedAtEarliest: requested < st.firstSeq, nextSequenceNumber: last ? last.sequenceNumber + 1 : start };
@@ -279,23 +295,11 @@ export class SqliteEventLog implements EventLog {
   }
 
   async applyRetention(now: Date): Promise<RetentionResult> {
-    const cutoff = now.getTime() - this.options.retentionMs;
-    let deleted = 0;
-    for (let p = 0; p < this.partitionCount; p++) {
-      const st = this.state[p]!;
-      const keepFrom = this.seqAtTime[p]!.get(cutoff)?.seq ?? st.nextSeq;
-      // Bounded chunks, yielding between them, so a large expiry never blocks appends for long.
-      while (st.firstSeq < keepFrom && !this.closed) {
-        const upTo = Math.min(keepFrom, st.firstSeq + RETENTION_CHUNK);
-        deleted += this.deleteBefore[p]!.run(upTo).changes;
-        st.firstSeq = this.minSeq[p]!.get()?.seq ?? st.nextSeq;
-        await new Promise((r) => setImmediate(r));
-      }
-    }
-    while (!this.closed && this.dedupPrune.run(now.getTime(), RETENTION_CHUNK).changes === RETENTION_CHUNK) {
-      await new Promise((r) => setImmediate(r));
-    }
-    return { deletedMessages: deleted };
+    if (this.closed || this.failure) return { deletedMessages: 0 };
+    const reply = await this.request({ type: 'retain', id: this.nextRequestId++, cutoffMs: now.getTime() - this.options.retentionMs, nowMs: now.getTime() });
+    if (reply.type !== 'retained') throw new OmniError('internal', `Retention failed: ${reply.type === 'failed' ? reply.message : reply.type}`);
+    reply.firstSeqs.forEach((seq, p) => { this.state[p]!.firstSeq = seq; });
+    return { deletedMessages: reply.deleted };
   }
 
   onAppend(listener: (partitions: ReadonlySet<PartitionId>) => void): () => void {
@@ -305,10 +309,16 @@ export class SqliteEventLog implements EventLog {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.flush();
     this.closed = true;
-    await Promise.all(this.inFlight);
-    if (this.wal) await (await this.wal).close();
+    // Commit what is waiting, then let the writer checkpoint and close.
+    while (!this.failure && (this.writing || this.pending.length > 0)) {
+      await this.flush();
+      if (this.writing) await new Promise((r) => setImmediate(r));
+    }
+    if (!this.failure) await this.request({ type: 'close', id: this.nextRequestId++ });
+    // Held until the thread is gone, so the process waits for its last checkpoint.
+    this.writer.ref();
+    await this.writerExited;
     this.db.close();
   }
 }

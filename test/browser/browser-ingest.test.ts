@@ -52,8 +52,8 @@ test('a page from another origin registers and posts events with fetch and sendB
   try {
     const page = await browser.newPage();
     await page.goto(pageUrl);
-    await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 20_000 });
-    const result = (await page.evaluate(() => (window as unknown as { result: Record<string, unknown> }).result)) as Record<string, unknown>;
+    await page.waitForFunction(() => (globalThis as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 20_000 });
+    const result = (await page.evaluate(() => (globalThis as unknown as { result: Record<string, unknown> }).result)) as Record<string, unknown>;
     assert.equal(result.error, undefined, String(result.error));
     assert.deepEqual({ ...result, deviceId: undefined }, { deviceId: undefined, register: 201, one: 204, batch: 204, beacon: true, adminBlocked: true });
     // The beacon is fire-and-forget: wait for it to land.

@@ -13,7 +13,7 @@ describe('HTTP ingestion', () => {
   });
   after(() => s.stop());
 
-  const post = (device: Device, body: BodyInit, headers: Record<string, string> = {}, path = `/devices/${device.deviceId}/messages/events?api-version=2021-04-12`) =>
+  const post = (device: Device, body: NonNullable<RequestInit['body']>, headers: Record<string, string> = {}, path = `/devices/${device.deviceId}/messages/events?api-version=2021-04-12`) =>
     s.fetch(path, { method: 'POST', headers: { authorization: s.deviceToken(device), ...headers }, body });
 
   const stored = async (deviceId: string) => (await readAll(s)).filter((m) => m.deviceId === deviceId);

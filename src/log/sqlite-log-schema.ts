@@ -1,0 +1,84 @@
+// The embedded log's tables, shared by the reading connection (event loop) and the writer thread.
+import type Database from 'better-sqlite3';
+
+export const MESSAGE_COLUMNS = 'seq, enqueued, device_id, tenant, generation_id, auth, message_id, correlation_id, content_type, content_encoding, properties, body';
+
+export function messageTable(partition: number): string {
+  return `messages_${partition}`;
+}
+
+/** WAL, and no automatic checkpoints: the writer thread runs them, so no request waits on their fsync. */
+export function configureConnection(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  // NORMAL in WAL mode: a commit is in the OS before we acknowledge, so it survives kill -9.
+  db.pragma('synchronous = NORMAL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('wal_autocheckpoint = 0');
+  db.pragma('journal_size_limit = 67108864');
+}
+
+export function createSchema(db: Database.Database, partitions: number): void {
+  db.exec(`
+    CREATE TABLE IF NOT EXISTS log_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE IF NOT EXISTS partitions (partition INTEGER PRIMARY KEY, next_seq INTEGER NOT NULL, last_enqueued INTEGER NOT NULL);
+    CREATE TABLE IF NOT EXISTS dedup (key TEXT PRIMARY KEY, partition INTEGER NOT NULL, seq INTEGER NOT NULL, enqueued INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+  `);
+  // One table per partition with the sequence number as rowid: reads are B-tree seeks and large
+  // bodies stay out of any index.
+  for (let p = 0; p < partitions; p++) {
+    db.exec(`CREATE TABLE IF NOT EXISTS ${messageTable(p)} (
+      seq INTEGER PRIMARY KEY, enqueued INTEGER NOT NULL, device_id TEXT NOT NULL, tenant TEXT NOT NULL,
+      generation_id TEXT NOT NULL, auth TEXT NOT NULL, message_id TEXT, correlation_id TEXT,
+      content_type TEXT, content_encoding TEXT, properties TEXT, body BLOB NOT NULL)`);
+  }
+}
+
+export interface PartitionState {
+  nextSeq: number;
+  firstSeq: number;
+  lastEnqueuedMs: number;
+}
+
+/**
+ * Where each partition stands. The newest row says it; the partitions table remembers it only for
+ * a partition that retention emptied, so commits never have to write it.
+ */
+export function loadPartitionState(db: Database.Database, partitions: number): PartitionState[] {
+  const saved = db.prepare<[number], { next_seq: number; last_enqueued: number }>('SELECT next_seq, last_enqueued FROM partitions WHERE partition = ?');
+  const out: PartitionState[] = [];
+  for (let p = 0; p < partitions; p++) {
+    const s = saved.get(p);
+    const newest = db.prepare<[], { seq: number; enqueued: number }>(`SELECT seq, enqueued FROM ${messageTable(p)} ORDER BY seq DESC LIMIT 1`).get();
+    const oldest = db.prepare<[], { seq: number | null }>(`SELECT MIN(seq) AS seq FROM ${messageTable(p)}`).get();
+    const nextSeq = Math.max(newest ? newest.seq + 1 : 0, s?.next_seq ?? 0);
+    out.push({ nextSeq, firstSeq: oldest?.seq ?? nextSeq, lastEnqueuedMs: Math.max(newest?.enqueued ?? 0, s?.last_enqueued ?? 0) });
+  }
+  return out;
+}
+
+/** A message as it crosses to the writer thread: a tuple; the body is a slice of the group's latin1 body string. */
+export type WireMessage = [
+  deviceId: string, tenant: string, generationId: string, auth: string, messageId: string | null, correlationId: string | null,
+  contentType: string | null, contentEncoding: string | null, properties: string | null, bodyStart: number, bodyEnd: number,
+];
+
+export type WriterRequest =
+  | { readonly type: 'append'; readonly id: number; readonly messages: string; readonly bodies: string } // messages: JSON of WireMessage[]
+  | { readonly type: 'retain'; readonly id: number; readonly cutoffMs: number; readonly nowMs: number }
+  | { readonly type: 'close'; readonly id: number };
+
+export type WriterReply =
+  /** Four numbers per message: partition, sequence number, enqueue time (ms), duplicate (0/1). */
+  | { readonly type: 'appended'; readonly id: number; readonly positions: number[] }
+  | { readonly type: 'retained'; readonly id: number; readonly deleted: number; readonly firstSeqs: number[] }
+  | { readonly type: 'closed'; readonly id: number }
+  | { readonly type: 'failed'; readonly id: number; readonly message: string }
+  | { readonly type: 'warning'; readonly message: string };
+
+export interface WriterOptions {
+  readonly path: string;
+  readonly partitions: number;
+  readonly dedupWindowMs: number;
+  readonly fsync: boolean;
+  readonly checkpointIntervalMs: number;
+}
