@@ -1,8 +1,8 @@
 // Ingestion throughput: single-event requests and 100-event batches against Omnistream, each
 // beside a bare node:http server that answers 204 and does nothing, measured in the same run.
-//   npx tsx bench/ingest.ts [--seconds 5] [--runs 3] [--connections 50]
+//   npm run build && npx tsx bench/ingest.ts [--seconds 5] [--runs 3] [--connections 50] [--only NAME]
 import autocannon from 'autocannon';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -15,7 +15,12 @@ const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5
 const SECONDS = Number(values.seconds);
 const RUNS = Number(values.runs);
 const CONNECTIONS = Number(values.connections);
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+// The built server, as production runs it (`npm run bench` builds first).
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+if (!existsSync(CLI)) {
+  console.error('bench/ingest.ts measures the built server: run `npm run build` first (npm run bench does)');
+  process.exit(1);
+}
 
 const BARE = `
 const http = require('node:http');
@@ -57,7 +62,7 @@ async function omnistream(durability: Scenario['durability']): Promise<{ server:
   const registry = new SqliteRegistry(join(dir, 'registry.db'));
   const d = await registry.create({ deviceId: 'bench-device' });
   await registry.close();
-  const server = await spawnReady(['--import', 'tsx', CLI, 'start', '--data', dir, '--http-port', '0'],
+  const server = await spawnReady([CLI, 'start', '--data', dir, '--http-port', '0'],
     { OMNISTREAM_HTTP_HOST: '127.0.0.1', OMNISTREAM_DURABILITY: durability });
   const token = signSasToken({ resource: deviceResource('localhost', d.deviceId), key: d.authentication.symmetricKey.primaryKey, expiry: Math.floor(Date.now() / 1000) + 86_400 });
   return { server, token, dir };

@@ -44,6 +44,9 @@ interface MessageRow {
 }
 
 const CHECKPOINT_INTERVAL_MS = 250;
+// Two groups in flight: the writer starts the next commit without waiting for the event loop to
+// hear about the last one; more only makes groups smaller.
+const MAX_GROUPS_IN_FLIGHT = 2;
 
 /** Offsets are opaque to clients; here they are the decimal sequence number. */
 function offsetOf(seq: number): string {
@@ -81,7 +84,8 @@ export class SqliteEventLog implements EventLog {
   private pending: PendingAppend[] = [];
   private pendingMessages = 0;
   private flushScheduled = false;
-  private writing = false;
+  /** Groups sent to the writer and not yet committed. */
+  private writing = 0;
   private closed = false;
   private failure: string | undefined;
   private readonly listeners = new Set<(partitions: ReadonlySet<PartitionId>) => void>();
@@ -160,7 +164,7 @@ export class SqliteEventLog implements EventLog {
     return new Promise((resolve, reject) => {
       this.pending.push({ batch, resolve, reject });
       this.pendingMessages += batch.length;
-      if (!this.flushScheduled && !this.writing) {
+      if (!this.flushScheduled && this.writing < MAX_GROUPS_IN_FLIGHT) {
         this.flushScheduled = true;
         // Everything that arrives in this turn of the event loop joins the first group.
         setImmediate(() => {
@@ -173,11 +177,11 @@ export class SqliteEventLog implements EventLog {
 
   /** Sends one group to the writer; the next group forms while this one commits. */
   private async flush(): Promise<void> {
-    if (this.writing || this.pending.length === 0) return;
+    if (this.writing >= MAX_GROUPS_IN_FLIGHT || this.pending.length === 0) return;
     const group = this.pending;
     this.pending = [];
     this.pendingMessages = 0;
-    this.writing = true;
+    this.writing++;
     // Metadata travels as one JSON string and the bodies as one latin1 string: strings clone with
     // a memcpy, where a graph of small arrays or a transferred buffer costs far more per message.
     const messages: WireMessage[] = [];
@@ -194,7 +198,7 @@ export class SqliteEventLog implements EventLog {
       }
     }
     const reply = await this.request({ type: 'append', id: this.nextRequestId++, messages: JSON.stringify(messages), bodies: bodies.join('') });
-    this.writing = false;
+    this.writing--;
     if (reply.type !== 'appended') {
       const err = new OmniError('internal', `The log could not commit the append: ${reply.type === 'failed' ? reply.message : reply.type}`);
       for (const g of group) g.reject(err);
@@ -311,9 +315,9 @@ export class SqliteEventLog implements EventLog {
     if (this.closed) return;
     this.closed = true;
     // Commit what is waiting, then let the writer checkpoint and close.
-    while (!this.failure && (this.writing || this.pending.length > 0)) {
+    while (!this.failure && (this.writing > 0 || this.pending.length > 0)) {
       await this.flush();
-      if (this.writing) await new Promise((r) => setImmediate(r));
+      if (this.writing > 0) await new Promise((r) => setImmediate(r));
     }
     if (!this.failure) await this.request({ type: 'close', id: this.nextRequestId++ });
     // Held until the thread is gone, so the process waits for its last checkpoint.
