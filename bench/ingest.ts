@@ -35,6 +35,8 @@ const batchBody = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ body: 
 
 interface Scenario {
   readonly name: string;
+  /** Overrides --connections: more connections show the CPU-bound rate once latency stops mattering. */
+  readonly connections?: number;
   readonly eventsPerRequest: number;
   readonly durability: 'process' | 'fsync';
   readonly body: string;
@@ -43,6 +45,7 @@ interface Scenario {
 
 const scenarios: Scenario[] = [
   { name: 'single event', eventsPerRequest: 1, durability: 'process', body: event(0) },
+  { name: 'single event, 200 connections', connections: 200, eventsPerRequest: 1, durability: 'process', body: event(0) },
   { name: '100-event batch', eventsPerRequest: 100, durability: 'process', body: batchBody, contentType: 'application/vnd.microsoft.iothub.json' },
   { name: '100-event batch, fsync', eventsPerRequest: 100, durability: 'fsync', body: batchBody, contentType: 'application/vnd.microsoft.iothub.json' },
 ];
@@ -51,7 +54,7 @@ interface Run { rps: number; p50: number; p99: number; errors: number }
 
 async function load(url: string, path: string, s: Scenario, authorization: string): Promise<Run> {
   const r = await autocannon({
-    url: `${url}${path}`, method: 'POST', connections: CONNECTIONS, duration: SECONDS, body: s.body,
+    url: `${url}${path}`, method: 'POST', connections: s.connections ?? CONNECTIONS, duration: SECONDS, body: s.body,
     headers: { authorization, ...(s.contentType ? { 'content-type': s.contentType } : {}) },
   });
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };

@@ -17,6 +17,7 @@ export function openServingRegistry(config: Config): Registry {
   return new CachedRegistry(openRegistry(config), config.registryCacheMs);
 }
 
-export function openEventLog(config: Config): EventLog {
-  return new SqliteEventLog({ path: join(config.dataDir, 'log.db'), ...config.log });
+/** `onError` hears background failures no request sees (the writer thread, checkpoints). */
+export function openEventLog(config: Config, onError?: (message: string) => void): EventLog {
+  return new SqliteEventLog({ path: join(config.dataDir, 'log.db'), ...config.log, onError });
 }
