@@ -210,7 +210,8 @@ function main(): void {
   const cpu = os.cpus()[0];
   console.log(`machine: ${cpu?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${os.totalmem() / 2 ** 30 | 0} GiB, node ${process.version}, ${os.platform()} ${os.arch()}`);
   console.log(`command: npx tsx bench/query.ts --events ${eventCount} --runs ${runs}`);
-  console.log(`events: ${eventCount.toLocaleString('en-US')} pre-decoded click objects (ISO time strings, parsed by both sides); median of ${runs} runs\n`);
+  console.log(`events: ${eventCount.toLocaleString('en-US')} pre-decoded click objects (ISO time strings, parsed by both sides); median of ${runs} runs`);
+  console.log(`load average at start: ${loadAverage()} (other processes on the machine skew both sides)\n`);
   const events = makeEvents(eventCount);
   for (const scenario of [tumblingJoin, hoppingAverage, sessionPerShopper]) {
     const engineTimes: number[] = [];
@@ -231,11 +232,21 @@ function main(): void {
     const loopRate = eventCount / median(loopTimes);
     const same = engineDigest!.rows === loopDigest!.rows && Math.abs(engineDigest!.checksum - loopDigest!.checksum) < 1e-6 * Math.abs(loopDigest!.checksum);
     console.log(`${scenario.name}`);
-    console.log(`  engine        ${fmt(engineRate)} events/s`);
-    console.log(`  hand-written  ${fmt(loopRate)} events/s`);
+    console.log(`  engine        ${fmt(engineRate)} events/s   (runs ${spread(engineTimes)})`);
+    console.log(`  hand-written  ${fmt(loopRate)} events/s   (runs ${spread(loopTimes)})`);
     console.log(`  ratio         ${(engineRate / loopRate).toFixed(2)} × the hand-written loop`);
     console.log(`  same answer   ${same ? 'yes' : 'NO'} (${engineDigest!.rows.toLocaleString('en-US')} rows)\n`);
   }
+  console.log(`load average at end: ${loadAverage()}`);
+}
+
+/** The slowest and fastest run, in events/s: how noisy the machine was. */
+function spread(seconds: number[]): string {
+  return `${fmt(eventCount / Math.max(...seconds)).trim()} – ${fmt(eventCount / Math.min(...seconds)).trim()}`;
+}
+
+function loadAverage(): string {
+  return os.loadavg().map((l) => l.toFixed(2)).join(', ');
 }
 
 function fmt(rate: number): string {

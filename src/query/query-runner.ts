@@ -66,8 +66,10 @@ export class QueryRunner {
       this.lastInput = input;
       this.lastSources = sources;
     }
-    if (!isRecord(event)) throw new QueryError('INVALID_EVENT', `an event of ${input} must be a JSON object`);
-    for (const source of sources) source.receive(event, arrivalTimeMs);
+    // A plain object (a decoded JSON object) is a record; anything else is checked in full.
+    const plain = typeof event === 'object' && event !== null && Object.getPrototypeOf(event) === Object.prototype;
+    if (!plain && !isRecord(event)) throw new QueryError('INVALID_EVENT', `an event of ${input} must be a JSON object`);
+    for (let i = 0; i < sources.length; i++) sources[i]!.receive(event, arrivalTimeMs);
   }
 
   /** Arrival time has reached `arrivalTimeMs` on every input, events or not. */

@@ -116,7 +116,11 @@ function parseCanonicalDateTime(s: string): number | null {
   const y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2), h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2);
   if (y < 1000 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 59) return null;
   let ms = 0;
-  if (n > 20) {
+  if (n === 24 && s.charCodeAt(19) === 46 /* . */) {
+    // Milliseconds, as Date.prototype.toISOString writes them.
+    ms = digits(s, 20, 3);
+    if (ms < 0) return null;
+  } else if (n > 20) {
     if (s.charCodeAt(19) !== 46 /* . */) return null;
     let scale = 100;
     for (let i = 20; i < n - 1; i++) {
@@ -127,9 +131,19 @@ function parseCanonicalDateTime(s: string): number | null {
     }
     ms = Math.floor(ms + 1e-9);
   }
-  if (d > daysInMonth(y, mo)) return null;
-  return daysFromCivil(y, mo, d) * 86_400_000 + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms;
+  // Consecutive timestamps are mostly on the same day: the day's start is remembered.
+  const day = (y * 16 + mo) * 32 + d;
+  if (day !== lastDay) {
+    if (d > daysInMonth(y, mo)) return null;
+    lastDayStart = daysFromCivil(y, mo, d) * 86_400_000;
+    lastDay = day;
+  }
+  return lastDayStart + h * 3_600_000 + mi * 60_000 + sec * 1000 + ms;
 }
+
+/** The last day parsed by parseCanonicalDateTime, as (y·16 + month)·32 + day, and its start. */
+let lastDay = -1;
+let lastDayStart = 0;
 
 function digits(s: string, from: number, count: number): number {
   let v = 0;

@@ -112,7 +112,11 @@ class ExpressionCompiler {
         return () => v;
       }
       case 'column': return this.column(e);
-      case 'systemTimestamp': return (f) => new DateTime(f.ts);
+      case 'systemTimestamp': {
+        // The rows of one window share their timestamp, and a DateTime is immutable: one will do.
+        let last = new DateTime(NaN);
+        return (f) => (last.ms === f.ts ? last : (last = new DateTime(f.ts)));
+      }
       case 'unary': return this.unary(e);
       case 'binary': return this.binary(e);
       case 'between': {
@@ -447,7 +451,18 @@ export function pathFrom(slot: number, names: readonly string[]): Evaluator {
   if (names.length === 0) return (f) => f.slots[slot] ?? null;
   const [n0] = names;
   const l0 = n0!.toLowerCase();
-  if (names.length === 1) return (f) => getField(f.slots[slot] ?? null, n0!, l0);
+  if (names.length === 1) {
+    return (f) => {
+      const rec = f.slots[slot] ?? null;
+      // The usual case, a primitive field spelled as in a plain record (a JSON object), read without
+      // a call: on such a record a primitive is always the record's own (see getField).
+      if (rec !== null && Object.getPrototypeOf(rec) === Object.prototype) {
+        const v = (rec as Record<string, unknown>)[n0!];
+        if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
+      }
+      return getField(rec, n0!, l0);
+    };
+  }
   const tail = pathOn(names.slice(1));
   return (f) => {
     const v = getField(f.slots[slot] ?? null, n0!, l0);

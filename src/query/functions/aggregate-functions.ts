@@ -25,6 +25,8 @@ export interface Aggregator {
   init(): AggregateState;
   add(state: AggregateState, frame: Frame): AggregateState;
   result(state: AggregateState): Value;
+  /** COUNT(*): the state is the number of events, so a group can count without calling `add`. */
+  readonly countsEvents?: true;
 }
 
 export interface OrderKey {
@@ -44,6 +46,7 @@ export interface AggregateArguments {
 }
 
 interface Avg { sum: number; n: number }
+interface SumBox { total: number }
 interface Moments { n: number; mean: number; m2: number }
 interface Distinct { seen: Map<unknown, true> }
 interface Ranked { items: { keys: Value[]; value: Value }[] }
@@ -62,15 +65,26 @@ export function createAggregator(a: AggregateArguments): Aggregator {
           result: (s) => s.seen.size,
         });
       }
-      if (a.value === null) return typed<number>({ init: () => 0, add: (n) => n + 1, result: (n) => n });
+      if (a.value === null) return { ...typed<number>({ init: () => 0, add: (n) => n + 1, result: (n) => n }), countsEvents: true };
       return typed<number>({ init: () => 0, add: (n, f) => (value(f) === null ? n : n + 1), result: (n) => n });
     case 'sum':
       if (a.distinct) return distinctOver(value, (vs) => vs.reduce<number | null>((acc, v) => (acc ?? 0) + (toNumber(v) ?? 0), null));
-      // NULL until a value arrives: SUM of nothing but NULLs is NULL.
-      return typed<number | null>({
+      // NULL until a value arrives: SUM of nothing but NULLs is NULL. A sum that is a small
+      // integer is kept as it is; past that it moves into a box updated in place, so that adding
+      // fractions does not allocate a number per event.
+      return typed<number | SumBox | null>({
         init: () => null,
-        add: (sum, f) => { const n = toNumber(value(f)); return n === null ? sum : (sum ?? 0) + n; },
-        result: (sum) => sum,
+        add: (sum, f) => {
+          const n = toNumber(value(f));
+          if (n === null) return sum;
+          if (sum !== null && typeof sum === 'object') {
+            sum.total += n;
+            return sum;
+          }
+          const total = (sum ?? 0) + n;
+          return (total | 0) === total ? total : { total };
+        },
+        result: (sum) => (sum !== null && typeof sum === 'object' ? sum.total : sum),
       });
     case 'avg':
       return typed<Avg>({

@@ -1,7 +1,7 @@
 // LAG, LAST, ISFIRST and aggregates OVER (… LIMIT DURATION …). They are evaluated first, on every
 // event of the statement's input in time order (ties in arrival order), before WHERE, JOIN and
 // GROUP BY, so those clauses never hide an event from them.
-import type { Frame, FrameSink, StatefulOperator } from '../runtime/frame.js';
+import { keepsFrames, type Frame, type FrameSink, type StatefulOperator } from '../runtime/frame.js';
 import type { DurationMs, EpochMs } from '../time.js';
 import { alignUp } from '../time.js';
 import { isTrue, type Value } from '../values.js';
@@ -37,8 +37,11 @@ export class AnalyticOperator implements FrameSink, StatefulOperator {
   private states: FunctionState[];
   private longest: DurationMs;
   private sweptAt = -Infinity;
+  /** The frame sent on shares the pushed frame's slots. */
+  readonly keepsFrames: boolean;
 
   constructor(private readonly functions: readonly AnalyticFunction[], private readonly downstream: FrameSink) {
+    this.keepsFrames = keepsFrames(downstream);
     this.states = functions.map(() => new Map());
     this.longest = Math.max(0, ...functions.map((f) => (f.kind === 'isfirst' ? f.interval : f.window.duration)));
   }

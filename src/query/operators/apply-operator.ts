@@ -7,6 +7,8 @@ import type { Evaluator } from '../expressions/compile-expression.js';
 import { withSlot } from './reference-join.js';
 
 export class ApplyOperator implements FrameSink {
+  /** Every element goes downstream in a copy of the frame. */
+  readonly keepsFrames = false;
   private readonly expand: (v: Value) => Value[];
 
   constructor(

@@ -1,8 +1,12 @@
 // WHERE before a window: only frames satisfying the predicate reach the groups.
-import type { Frame, FrameSink } from '../runtime/frame.js';
+import { keepsFrames, type Frame, type FrameSink } from '../runtime/frame.js';
 
 export class FilterOperator implements FrameSink {
-  constructor(private readonly predicate: (f: Frame) => boolean, private readonly downstream: FrameSink) {}
+  readonly keepsFrames: boolean;
+
+  constructor(private readonly predicate: (f: Frame) => boolean, private readonly downstream: FrameSink) {
+    this.keepsFrames = keepsFrames(downstream);
+  }
 
   push(frame: Frame): void {
     if (this.predicate(frame)) this.downstream.push(frame);

@@ -5,7 +5,7 @@
 // latest arrival time − late-arrival tolerance). Events are held until the watermark reaches
 // them and released in time order, so every operator downstream sees time-ordered frames; an
 // event behind the watermark is adjusted to it or dropped.
-import type { DiagnosticSink, FrameSink, StatefulOperator } from '../runtime/frame.js';
+import { keepsFrames, type DiagnosticSink, type FrameSink, type StatefulOperator } from '../runtime/frame.js';
 import { earlyArrivalLimitMs, type EventOrderingPolicy } from '../runtime/event-ordering.js';
 import { MinHeap } from '../runtime/min-heap.js';
 import type { EpochMs } from '../time.js';
@@ -48,10 +48,19 @@ export class InputSource implements StatefulOperator {
   private substreams = new Map<string, Substream>();
   /** Substreams holding events, so a rising global watermark visits only those. */
   private waiting = new Set<string>();
+  /** The one substream of an input without TIMESTAMP BY … OVER, once it exists. */
+  private single: Substream | null = null;
   private readonly scratch: { ts: number; slots: (Row | null)[]; slotTimes: null; analytics: null; aggregates: null; substream: string } =
     { ts: 0, slots: [null], slotTimes: null, analytics: null, aggregates: null, substream: '' };
 
-  constructor(private readonly config: InputSourceConfig, private readonly downstream: FrameSink) {}
+  /** The frame pushed for every event when nothing downstream keeps frames; null otherwise. */
+  private readonly reused: { ts: number; slots: (Row | null)[]; slotTimes: null; analytics: null; aggregates: null; substream: string } | null;
+
+  constructor(private readonly config: InputSourceConfig, private readonly downstream: FrameSink) {
+    this.reused = keepsFrames(downstream)
+      ? null
+      : { ts: 0, slots: new Array<Row | null>(config.slotCount).fill(null), slotTimes: null, analytics: null, aggregates: null, substream: '' };
+  }
 
   /** One event; `arrival` is its arrival time, or undefined to take it as arriving on time, in order. */
   receive(event: Row, arrival: EpochMs | undefined): void {
@@ -95,7 +104,7 @@ export class InputSource implements StatefulOperator {
       ts = arrivedAt - late;
     }
     const substream = config.substreamKeys ? substreamOf(config.substreamKeys.map((k) => k(scratch as Frame))) : '';
-    const s = this.substreamOf(substream);
+    const s = config.substreamKeys ? this.substreamOf(substream) : (this.single ??= this.substreamOf(''));
     const globalWatermark = late >= 0 ? this.arrivalClock - late : -Infinity;
     const watermark = Math.max(s.maxEventTime - outOfOrder, globalWatermark);
     if (ts < watermark) {
@@ -114,7 +123,7 @@ export class InputSource implements StatefulOperator {
       s.pending.push({ ts, seq: this.seq++, row });
       this.waiting.add(substream);
     }
-    this.release(substream, s, released);
+    if (s.pending.size > 0 || released > s.watermark) this.release(substream, s, released);
     // With one clock, that release already covered the arrival-time part of the watermark.
     if (config.substreamKeys) this.raiseGlobalWatermark(globalWatermark);
     else if (globalWatermark > this.globalWatermark) this.globalWatermark = globalWatermark;
@@ -144,6 +153,16 @@ export class InputSource implements StatefulOperator {
 
   /** A frame with a slot for every source of the statement, so joins fill slots without regrowing. */
   private frame(ts: EpochMs, row: Row, substream: string): Frame {
+    const reused = this.reused;
+    if (reused !== null) {
+      // Operators fill in the slots of the sources they join: reset them all.
+      const slots = reused.slots;
+      slots[0] = row;
+      for (let i = 1; i < slots.length; i++) slots[i] = null;
+      reused.ts = ts;
+      reused.substream = substream;
+      return reused;
+    }
     const slots: (Row | null)[] = [row];
     for (let i = 1; i < this.config.slotCount; i++) slots.push(null);
     return { ts, slots, slotTimes: null, analytics: null, aggregates: null, substream };
@@ -204,6 +223,7 @@ export class InputSource implements StatefulOperator {
     this.globalWatermark = s.globalWatermark;
     this.seq = s.seq;
     this.substreams = new Map();
+    this.single = null;
     this.waiting = new Set();
     for (const [k, v] of s.substreams) {
       this.substreams.set(k, { maxEventTime: v.maxEventTime, watermark: v.watermark, pending: MinHeap.from(v.pending, pendingBefore) });

@@ -1,7 +1,7 @@
 // JOIN with reference data: no time bound, the reference snapshot indexed once by the equality
 // keys of ON (type-sensitive, as in the cloud service: 1 and '1' do not match). The rest of
 // ON is checked on each candidate pair. LEFT JOIN keeps events without a match.
-import type { Frame, FrameSink } from '../runtime/frame.js';
+import { keepsFrames, type Frame, type FrameSink } from '../runtime/frame.js';
 import { compositeKeyOf, keyOf, type Row, type Value } from '../values.js';
 import type { Evaluator } from '../expressions/compile-expression.js';
 
@@ -20,9 +20,12 @@ export interface ReferenceJoinConfig {
 export class ReferenceJoinOperator implements FrameSink {
   private readonly index = new Map<Key, Row[]>();
   private readonly all: readonly Row[];
+  /** A single match is filled into the frame and forwarded; several go in copies. */
+  readonly keepsFrames: boolean;
 
   constructor(private readonly config: ReferenceJoinConfig, rows: readonly Row[], private readonly downstream: FrameSink) {
     this.all = rows;
+    this.keepsFrames = keepsFrames(downstream);
     if (config.rightKeys.length === 0) return;
     const slots: (Row | null)[] = [];
     for (const row of rows) {

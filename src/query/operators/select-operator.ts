@@ -3,6 +3,9 @@ import { frameOf, type Frame, type FrameSink } from '../runtime/frame.js';
 import type { Projection } from './projection.js';
 
 export class SelectOperator implements FrameSink {
+  /** Rows are projected into new frames; the frame pushed is read only. */
+  readonly keepsFrames = false;
+
   constructor(
     private readonly where: ((f: Frame) => boolean) | null,
     private readonly project: Projection,

@@ -74,7 +74,8 @@ class PipelineBuilder {
     } else {
       const name = statement.target.name;
       const emit = this.context.emit;
-      sink = { push: (f) => emit(name, f.slots[0]!, f.ts), advance: () => {} };
+      // Hands on the row alone: the frame may be reused.
+      sink = { push: (f) => emit(name, f.slots[0]!, f.ts), advance: () => {}, keepsFrames: false };
     }
     if (statement.selects.length === 1) {
       this.select(statement.selects[0]!, sink);

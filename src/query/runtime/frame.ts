@@ -28,6 +28,17 @@ export interface FrameSink {
    * null, in every substream. Operators finalise state whose end lies before it.
    */
   advance(watermark: EpochMs, substream: string | null): void;
+  /**
+   * False when neither this sink nor anything it forwards a frame to keeps a pushed frame (or its
+   * `slots`) once `push` returns: the caller may then push one reused frame for every event.
+   * Unset means it may keep them.
+   */
+  readonly keepsFrames?: boolean;
+}
+
+/** Whether frames pushed to `sink` may be kept after the push (see FrameSink.keepsFrames). */
+export function keepsFrames(sink: FrameSink): boolean {
+  return sink.keepsFrames !== false;
 }
 
 /** Operators that keep state between events expose it for checkpoints. */

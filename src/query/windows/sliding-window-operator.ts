@@ -61,7 +61,9 @@ export class SlidingWindowOperator implements FrameSink, StatefulOperator {
   }
 
   advance(watermark: EpochMs, substream: string | null): void {
-    for (const [substreamKey, state] of this.substreams.affected(substream)) {
+    const affected = this.substreams.affected(substream);
+    for (let i = 0; i < affected.length; i++) {
+      const substreamKey = affected[i]![0], state = affected[i]![1];
       while (state.candidates.size > 0 && state.candidates.peek()!.end < watermark) {
         const { end, key } = state.candidates.pop()!;
         const group = state.groups.get(key)!;
