@@ -164,14 +164,17 @@ export class SqliteEventLog implements EventLog {
     return new Promise((resolve, reject) => {
       this.pending.push({ batch, resolve, reject });
       this.pendingMessages += batch.length;
-      if (!this.flushScheduled && this.writing < MAX_GROUPS_IN_FLIGHT) {
-        this.flushScheduled = true;
-        // Everything that arrives in this turn of the event loop joins the first group.
-        setImmediate(() => {
-          this.flushScheduled = false;
-          void this.flush();
-        });
-      }
+      if (this.writing < MAX_GROUPS_IN_FLIGHT) this.scheduleFlush();
+    });
+  }
+
+  /** Everything that arrives in this turn of the event loop joins the next group. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      void this.flush();
     });
   }
 
