@@ -2,7 +2,7 @@
 import { Authenticator } from './auth/authenticator.js';
 import { KeyStore } from './auth/key-store.js';
 import type { Config } from './config.js';
-import { partitionRoutes } from './feed/partition-routes.js';
+import { openFeed } from './feed/feed.js';
 import { healthRoutes } from './http/health-routes.js';
 import { Metrics } from './http/metrics.js';
 import { HttpServer } from './http/server.js';
@@ -13,7 +13,7 @@ import type { EventLog } from './log/event-log.js';
 import { createLogger, type Logger } from './logger.js';
 import type { Registry } from './registry/registry.js';
 import { registryRoutes } from './registry/registry-routes.js';
-import { openEventLog, openServingRegistry } from './storage.js';
+import { openConsumerGroupStore, openEventLog, openServingRegistry } from './storage.js';
 
 export interface RunningApp {
   readonly config: Config;
@@ -31,10 +31,11 @@ export interface RunningApp {
 export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningApp> {
   const keys = KeyStore.open(config.dataDir);
   const registry = openServingRegistry(config);
-  const log = openEventLog(config);
+  const log = openEventLog(config, (message) => logger.error('log writer', { message }));
   const metrics = new Metrics();
   const auth = new Authenticator(config.hostName, keys, registry);
   const ingestion = new Ingestion(log, registry, metrics, logger);
+  const feed = await openFeed(openConsumerGroupStore(config), log, auth, metrics, logger);
   let ready = false;
 
   const server = new HttpServer({
@@ -43,7 +44,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       deviceRoutes(auth, ingestion),
       registerRoutes(keys, registry, { hostName: config.hostName, rateLimit: config.register, tokenTtlSeconds: config.register.tokenTtlSeconds }),
       registryRoutes(auth, registry),
-      partitionRoutes(auth, log),
+      ...feed.plugins,
     ],
     cors: config.cors,
     trustProxy: config.http.trustProxy,
@@ -67,7 +68,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     address = await server.listen(config.http.port, config.http.host);
   } catch (err) {
     clearInterval(retentionTimer);
-    await Promise.all([ingestion.close(), log.close()]);
+    await Promise.all([ingestion.close(), feed.close(), log.close()]);
     await registry.close();
     throw err;
   }
@@ -84,9 +85,11 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       closing ??= (async () => {
         ready = false;
         clearInterval(retentionTimer);
+        feed.release();
         await server.close();
         await retention;
         await ingestion.close();
+        await feed.close();
         await log.close();
         await registry.close();
         logger.info('omnistream stopped');

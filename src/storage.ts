@@ -2,7 +2,9 @@
 // `omnistream device …` sees exactly what the REST API sees.
 import { join } from 'node:path';
 import type { Config } from './config.js';
+import type { ConsumerGroupStore } from './log/consumer-group-store.js';
 import type { EventLog } from './log/event-log.js';
+import { SqliteConsumerGroupStore } from './log/sqlite-consumer-group-store.js';
 import { SqliteEventLog } from './log/sqlite-event-log.js';
 import type { Registry } from './registry/registry.js';
 import { CachedRegistry } from './registry/cached-registry.js';
@@ -15,6 +17,10 @@ export function openRegistry(config: Config): Registry {
 /** The registry as the server uses it: cached, since every message authenticates against it. */
 export function openServingRegistry(config: Config): Registry {
   return new CachedRegistry(openRegistry(config), config.registryCacheMs);
+}
+
+export function openConsumerGroupStore(config: Config): ConsumerGroupStore {
+  return new SqliteConsumerGroupStore(join(config.dataDir, 'groups.db'));
 }
 
 /** `onError` hears background failures no request sees (the writer thread, checkpoints). */

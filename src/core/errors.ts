@@ -28,6 +28,10 @@ export const errorCatalogue = {
   device_exists: { status: 409, iothubCode: 'DeviceAlreadyExists', message: 'Device already exists' },
   precondition_failed: { status: 412, iothubCode: 'PreconditionFailed', message: 'Precondition failed' },
   partition_not_found: { status: 404, iothubCode: 'ArgumentInvalid', message: 'Partition not found' },
+  consumer_group_not_found: { status: 404, iothubCode: 'ArgumentInvalid', message: 'Consumer group not found' },
+  invalid_cursor: { status: 400, iothubCode: 'ArgumentInvalid', message: 'Malformed, forged or foreign cursor' },
+  // The group was repositioned or deleted and recreated after the cursor was handed out.
+  stale_cursor: { status: 409, iothubCode: 'PreconditionFailed', message: 'The cursor predates the consumer group\'s current position' },
   route_not_found: { status: 404, iothubCode: 'ArgumentInvalid', iothubStatus: 404, message: 'No such route' },
   method_not_allowed: { status: 405, iothubCode: 'ArgumentInvalid', message: 'Method not allowed on this route' },
   rate_limited: { status: 429, iothubCode: 'ThrottlingException', message: 'Too many requests' },

@@ -1,0 +1,123 @@
+// Read throughput: messages/s read through the consumer-group API (pull a page of 1,000, parse
+// it, commit its cursor, repeat) by one reader and by one reader per partition, beside the log's
+// raw read rate (EventLog.read in pages of 1,000, in this process) over the same prefilled log,
+// in the same run.
+//   npx tsx bench/feed.ts [--messages 200000] [--runs 5] [--page 1000]
+import { rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { KeyStore } from '../src/auth/key-store.js';
+import { signSasToken } from '../src/auth/sas.js';
+import type { NewMessage } from '../src/core/message.js';
+import { SqliteEventLog } from '../src/log/sqlite-event-log.js';
+import { machine, median, spawnReady, table } from './harness.js';
+
+const { values } = parseArgs({ options: { messages: { type: 'string', default: '200000' }, runs: { type: 'string', default: '5' }, page: { type: 'string', default: '1000' } } });
+const MESSAGES = Number(values.messages);
+const RUNS = Number(values.runs);
+const PAGE = Number(values.page);
+const PARTITIONS = 4;
+const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+
+/** A shopper event of realistic size (~160 bytes), sent as the SDKs do: JSON, no content type. */
+function event(i: number): NewMessage {
+  const body = JSON.stringify({ event: 'product_viewed', sku: `SKU-${1000 + (i % 500)}`, store: 'web', session: 'a1b2c3d4e5f6', price: 49.95, ts: '2026-11-25T10:00:00.000Z' });
+  return { deviceId: `shop-${i % 100}`, tenant: 'default', generationId: '1', authMethod: { scope: 'device', type: 'sas', issuer: 'iothub' }, body: Buffer.from(body), properties: { channel: 'web' } };
+}
+
+function openLog(dir: string): SqliteEventLog {
+  return new SqliteEventLog({ path: join(dir, 'log.db'), partitions: PARTITIONS, retentionMs: 30 * 86_400_000, dedupWindowMs: 86_400_000, maxPendingMessages: 1e6, durability: 'process' });
+}
+
+async function prefill(dir: string): Promise<void> {
+  const log = openLog(dir);
+  for (let i = 0; i < MESSAGES; i += 500) await log.append(Array.from({ length: Math.min(500, MESSAGES - i) }, (_, j) => event(i + j)));
+  await log.close();
+}
+
+/** Every message once through EventLog.read, pages of PAGE per partition. */
+async function rawRead(log: SqliteEventLog): Promise<number> {
+  const started = performance.now();
+  let n = 0;
+  for (let p = 0; p < PARTITIONS; p++) {
+    let next = 0;
+    for (;;) {
+      const page = await log.read(p, { kind: 'sequence', sequenceNumber: next }, PAGE);
+      if (page.messages.length === 0) break;
+      n += page.messages.length;
+      next = page.nextSequenceNumber;
+    }
+  }
+  if (n !== MESSAGES) throw new Error(`raw read saw ${n} messages, expected ${MESSAGES}`);
+  return n / ((performance.now() - started) / 1000);
+}
+
+/**
+ * Every message once through a new consumer group: `readers` readers of the group (which split
+ * its partitions) each loop pull → parse → commit until all messages were read; the time stops
+ * at the commit of the last page.
+ */
+async function apiRead(url: string, authorization: string, group: string, readers: number): Promise<number> {
+  const headers = { authorization };
+  const put = await fetch(`${url}/api/consumergroups/${group}`, { method: 'PUT', headers, body: '{"startFrom":"earliest"}' });
+  if (put.status !== 201) throw new Error(`PUT group: ${put.status}`);
+  const started = performance.now();
+  let n = 0;
+  let elapsed = 0;
+  const reader = async (id: string) => {
+    // A reader whose partitions are all leased to others waits (wait_ms) instead of spinning.
+    while (n < MESSAGES) {
+      const res = await fetch(`${url}/api/consumergroups/${group}/messages?max=${PAGE}&reader=${id}&wait_ms=200`, { headers });
+      const page = (await res.json()) as { messages: unknown[]; cursor: string };
+      if (page.messages.length === 0) continue;
+      const done = await fetch(`${url}/api/consumergroups/${group}/checkpoint`, { method: 'POST', headers, body: JSON.stringify({ cursor: page.cursor }) });
+      if (done.status !== 204) throw new Error(`checkpoint: ${done.status}`);
+      n += page.messages.length;
+      if (n >= MESSAGES) elapsed = performance.now() - started;
+    }
+  };
+  await Promise.all(Array.from({ length: readers }, (_, i) => reader(`r${i}`)));
+  if (n !== MESSAGES) throw new Error(`the API delivered ${n} messages, expected ${MESSAGES}`);
+  return n / (elapsed / 1000);
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'omnistream-bench-feed-'));
+try {
+  console.log(`# Feed benchmark\n\nmachine: ${machine()}\ncommand: npx tsx bench/feed.ts --messages ${MESSAGES} --runs ${RUNS} --page ${PAGE}`);
+  console.log(`log: ${MESSAGES.toLocaleString('en-US')} JSON messages (~160 B, 100 devices, ${PARTITIONS} partitions); server: \`node --import tsx src/cli.ts start\` as a child process;`);
+  console.log('client: this process (sharing the machine), each reader looping pull (JSON parsed) → checkpoint; raw: EventLog.read in this process; medians of the runs\n');
+  await prefill(dir);
+  const keys = KeyStore.open(dir);
+  const policy = keys.policy('service')!;
+  const token = signSasToken({ resource: 'localhost', key: policy.primaryKey, keyName: 'service', expiry: Math.floor(Date.now() / 1000) + 86_400 });
+  const server = await spawnReady(['--import', 'tsx', CLI, 'start', '--data', dir, '--http-port', '0'], { OMNISTREAM_HTTP_HOST: '127.0.0.1' });
+  const raw: number[] = [];
+  const api: Record<number, number[]> = { 1: [], [PARTITIONS]: [] };
+  try {
+    const log = openLog(dir);
+    // Warm both paths (JIT, page cache), then alternate so drift hits all alike.
+    await rawRead(log);
+    await apiRead(server.url, token, 'warmup', 1);
+    for (let i = 0; i < RUNS; i++) {
+      raw.push(await rawRead(log));
+      for (const readers of [1, PARTITIONS]) api[readers]!.push(await apiRead(server.url, token, `bench-${readers}-${i}`, readers));
+    }
+    await log.close();
+  } finally {
+    await server.stop();
+  }
+  const r = median(raw);
+  const runs = (xs: number[]) => xs.map((x) => Math.round(x).toLocaleString('en-US')).join(', ');
+  const rows: Array<Array<string | number>> = [['raw EventLog.read, pages of 1,000', Math.round(r), '1.00', runs(raw)]];
+  for (const readers of [1, PARTITIONS]) {
+    const a = median(api[readers]!);
+    rows.push([`consumer-group API, pages of ${PAGE.toLocaleString('en-US')}, ${readers} reader${readers > 1 ? 's' : ''}`, Math.round(a), (a / r).toFixed(2), runs(api[readers]!)]);
+  }
+  console.log(table(['path', 'messages/s (median)', 'ratio to raw', 'runs'], rows));
+  console.log('\ntargets: API ≥ 200,000 messages/s and ≥ 0.5 × raw');
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

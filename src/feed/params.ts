@@ -1,0 +1,55 @@
+// Query parameters of the feed routes: each with its allowed range, and a 400 that states it.
+import { OmniError } from '../core/errors.js';
+
+export const LIMITS = {
+  max: { min: 1, max: 5_000, default: 100 },
+  waitMs: { min: 0, max: 30_000, default: 0 },
+  leaseMs: { min: 1_000, max: 300_000, default: 30_000 },
+  heartbeatMs: { min: 1_000, max: 60_000, default: 15_000 },
+} as const;
+
+/** Earliest and latest times `from_time` and `startFrom` accept. */
+const TIME_RANGE = { min: Date.UTC(1970, 0, 1), max: Date.UTC(9999, 11, 31, 23, 59, 59, 999) } as const;
+
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+const READER = /^[A-Za-z0-9._:@-]{1,128}$/;
+const GROUP = /^(\$Default|[A-Za-z0-9][A-Za-z0-9._-]{0,49})$/;
+
+export function intParam(query: URLSearchParams, name: string, range: { readonly min: number; readonly max: number; readonly default: number }): number {
+  const raw = query.get(name);
+  if (raw === null || raw === '') return range.default;
+  const n = /^\d{1,9}$/.test(raw) ? Number(raw) : NaN;
+  if (!(n >= range.min && n <= range.max)) {
+    throw new OmniError('invalid_argument', `${name} must be an integer from ${range.min} to ${range.max}; got ${JSON.stringify(raw)}`);
+  }
+  return n;
+}
+
+/** An ISO 8601 time with a zone (`Z` or `±hh:mm`), between 1970 and 9999. */
+export function parseTime(raw: string, name: string): Date {
+  const t = ISO_TIME.test(raw) ? Date.parse(raw) : NaN;
+  if (!(t >= TIME_RANGE.min && t <= TIME_RANGE.max)) {
+    throw new OmniError('invalid_argument', `${name} must be an ISO 8601 time with a zone from ${new Date(TIME_RANGE.min).toISOString()} to ${new Date(TIME_RANGE.max).toISOString()}; got ${JSON.stringify(raw)}`);
+  }
+  return new Date(t);
+}
+
+/** `reader=`: absent means the group's one anonymous reader (''). */
+export function readerParam(query: URLSearchParams): string {
+  const raw = query.get('reader');
+  if (raw === null || raw === '') return '';
+  if (!READER.test(raw)) throw new OmniError('invalid_argument', `reader must be 1 to 128 characters of letters, digits and . _ : @ -; got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+/** Event Hubs' rule for consumer group names, plus `$Default`. */
+export function checkGroupName(name: string): string {
+  if (!GROUP.test(name)) {
+    throw new OmniError('invalid_argument', `Consumer group names are 1 to 50 letters, digits, '.', '_' or '-', starting with a letter or digit; got ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+export function isGroupName(name: string): boolean {
+  return GROUP.test(name);
+}
