@@ -3,7 +3,7 @@
 // the log can be replaced (JetStream) without moving group state, and deleting a group never
 // touches message storage. Nothing needs both in one transaction: a checkpoint is only a number.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { dirname } from 'node:path';
 import type { PartitionId, SequenceNumber } from '../core/message.js';
@@ -32,6 +32,8 @@ export class SqliteConsumerGroupStore implements ConsumerGroupStore {
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
+    // It holds the secret that signs cursors: owner-only, like keys.json.
+    chmodSync(path, 0o600);
     this.db.pragma('journal_mode = WAL');
     // As the log: a commit is in the OS before the 204, so it survives kill -9.
     this.db.pragma('synchronous = NORMAL');
