@@ -5,33 +5,20 @@
 //    A body declared as JSON that does not parse is sent as base64 rather than altered.
 //  - Anything else (text/plain, binary, gzip…) is base64, so every byte arrives as sent.
 // Pages are built as JSON bytes directly: a page of 1,000 messages is the feed's hot path, and
-// copying the already-validated body bytes avoids re-serialising every body.
-import { isUtf8 } from 'node:buffer';
+// copying the already-validated body bytes avoids re-serialising every body. The rule itself lives
+// with the log (isJsonBody in log/sqlite-log-schema.ts), whose writer thread applies it once per
+// message at write time; what the log read as text (a JSON body, the properties) is copied as is.
 import type { ServerResponse } from 'node:http';
 import { systemProperties, type StoredMessage } from '../core/message.js';
+import { isJsonBody as bodyIsJsonText } from '../log/sqlite-log-schema.js';
 
-function declaredJson(contentType: string | undefined): boolean | undefined {
-  if (contentType === undefined) return undefined;
-  const [media, ...params] = contentType.toLowerCase().split(';');
-  const type = media!.trim();
-  if (type !== 'application/json' && !type.endsWith('+json')) return false;
-  const charset = params.map((p) => p.trim()).find((p) => p.startsWith('charset='));
-  return charset === undefined || /^charset="?utf-?8"?$/.test(charset);
-}
-
-function utf8Encoding(contentEncoding: string | undefined): boolean {
-  return contentEncoding === undefined || /^utf-?8$/i.test(contentEncoding.trim());
-}
-
-/** Whether the body is JSON by the rules above (and so can be inlined byte for byte). */
+/**
+ * Whether the body is JSON by the rules above (and so can be inlined byte for byte). The SQLite
+ * log decides it once when it stores the message (on its writer thread) and says so in
+ * `bodyIsJson`; messages without it (rows stored before that, other logs) are checked here.
+ */
 function isJsonBody(m: StoredMessage): boolean {
-  if (declaredJson(m.contentType) === false || !utf8Encoding(m.contentEncoding) || !isUtf8(m.body)) return false;
-  try {
-    JSON.parse(m.body.toString('utf8'));
-    return true;
-  } catch {
-    return false;
-  }
+  return m.bodyIsJson ?? bodyIsJsonText(m.body, m.contentType, m.contentEncoding);
 }
 
 const str = JSON.stringify;
@@ -119,10 +106,13 @@ export function writeMessage(w: JsonWriter, m: StoredMessage): void {
   if (m.correlationId !== undefined) out += `,"correlationId":${str(m.correlationId)}`;
   if (m.contentType !== undefined) out += `,"contentType":${str(m.contentType)}`;
   if (m.contentEncoding !== undefined) out += `,"contentEncoding":${str(m.contentEncoding)}`;
-  out += `,"properties":${str(m.properties)},"systemProperties":{"iothub-connection-device-id":${device},"iothub-connection-auth-method":${authMethodText(m)}`
+  // The log's stored JSON text of the properties is what JSON.stringify(m.properties) would give.
+  out += `,"properties":${m.propertiesJson ?? str(m.properties)},"systemProperties":{"iothub-connection-device-id":${device},"iothub-connection-auth-method":${authMethodText(m)}`
     + `,"iothub-connection-auth-generation-id":${str(m.generationId)},"iothub-enqueuedtime":"${enqueued}","iothub-message-source":"Telemetry"`
     + `,"x-opt-sequence-number":${m.sequenceNumber},"x-opt-offset":${offset},"x-opt-enqueued-time":${m.enqueuedTimeUtc.getTime()}},"body":`;
-  if (isJsonBody(m)) {
+  if (m.bodyText !== undefined) {
+    w.text(`${out}${m.bodyText}}`); // the log's text of a JSON body: written as the UTF-8 it was stored as
+  } else if (isJsonBody(m)) {
     w.text(out);
     w.bytes(m.body); // valid UTF-8 JSON: its bytes are already the JSON text
     w.byte(CLOSE_BRACE);
@@ -141,7 +131,7 @@ export function encodeMessage(m: StoredMessage): string {
 /** `prefix` + a JSON array of the messages + `suffix`, as bytes ready to send. */
 export function encodePage(prefix: string, messages: readonly StoredMessage[], suffix: string): Buffer {
   let estimate = prefix.length + suffix.length + 2;
-  for (const m of messages) estimate += m.body.length * 1.4 + 768;
+  for (const m of messages) estimate += (m.bodyText !== undefined ? m.bodyText.length * 1.1 : m.body.length * 1.4) + 768;
   const w = new JsonWriter(Math.ceil(estimate));
   w.text(`${prefix}[`);
   for (let i = 0; i < messages.length; i++) {

@@ -1,7 +1,41 @@
 // The embedded log's tables, shared by the reading connection (event loop) and the writer thread.
 import type Database from 'better-sqlite3';
+import { isUtf8 } from 'node:buffer';
 
-export const MESSAGE_COLUMNS = 'seq, enqueued, device_id, tenant, generation_id, auth, message_id, correlation_id, content_type, content_encoding, properties, body';
+/**
+ * `body_json`: whether the body is JSON by the feed's rule (isJsonBody below), decided once by the
+ * writer thread: 1 or 0, NULL for rows written before the column existed (readers check then).
+ */
+export const MESSAGE_COLUMNS = 'seq, enqueued, device_id, tenant, generation_id, auth, message_id, correlation_id, content_type, content_encoding, properties, body, body_json';
+
+function declaredJson(contentType: string | undefined | null): boolean | undefined {
+  if (contentType === undefined || contentType === null) return undefined;
+  const [media, ...params] = contentType.toLowerCase().split(';');
+  const type = media!.trim();
+  if (type !== 'application/json' && !type.endsWith('+json')) return false;
+  const charset = params.map((p) => p.trim()).find((p) => p.startsWith('charset='));
+  return charset === undefined || /^charset="?utf-?8"?$/.test(charset);
+}
+
+function utf8Encoding(contentEncoding: string | undefined | null): boolean {
+  return contentEncoding === undefined || contentEncoding === null || /^utf-?8$/i.test(contentEncoding.trim());
+}
+
+/**
+ * Whether a body is JSON, so the feed can inline its bytes (docs/feed.md, "Bodies"): valid UTF-8
+ * that JSON.parse accepts, no content encoding other than UTF-8, and a content type that is
+ * absent, `application/json` or `…+json` (charset UTF-8 if given). The writer thread stores the
+ * answer with the message; the feed calls this only for rows stored without it.
+ */
+export function isJsonBody(body: Buffer, contentType: string | undefined | null, contentEncoding: string | undefined | null): boolean {
+  if (declaredJson(contentType) === false || !utf8Encoding(contentEncoding) || !isUtf8(body)) return false;
+  try {
+    JSON.parse(body.toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 export function messageTable(partition: number): string {
   return `messages_${partition}`;
@@ -29,7 +63,10 @@ export function createSchema(db: Database.Database, partitions: number): void {
     db.exec(`CREATE TABLE IF NOT EXISTS ${messageTable(p)} (
       seq INTEGER PRIMARY KEY, enqueued INTEGER NOT NULL, device_id TEXT NOT NULL, tenant TEXT NOT NULL,
       generation_id TEXT NOT NULL, auth TEXT NOT NULL, message_id TEXT, correlation_id TEXT,
-      content_type TEXT, content_encoding TEXT, properties TEXT, body BLOB NOT NULL)`);
+      content_type TEXT, content_encoding TEXT, properties TEXT, body BLOB NOT NULL, body_json INTEGER)`);
+    // Databases from before body_json: add it (NULL for the old rows, which readers check themselves).
+    const columns = db.prepare<[], { name: string }>(`PRAGMA table_info(${messageTable(p)})`).all();
+    if (!columns.some((c) => c.name === 'body_json')) db.exec(`ALTER TABLE ${messageTable(p)} ADD COLUMN body_json INTEGER`);
   }
 }
 

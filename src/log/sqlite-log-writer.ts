@@ -3,7 +3,7 @@
 import Database from 'better-sqlite3';
 import { closeSync, fdatasyncSync, openSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
-import { configureConnection, loadPartitionState, messageTable, MESSAGE_COLUMNS, type WireMessage, type WriterOptions, type WriterReply, type WriterRequest } from './sqlite-log-schema.js';
+import { configureConnection, isJsonBody, loadPartitionState, messageTable, MESSAGE_COLUMNS, type WireMessage, type WriterOptions, type WriterReply, type WriterRequest } from './sqlite-log-schema.js';
 import { partitionFor } from '../core/message.js';
 
 const RETENTION_CHUNK = 5_000;
@@ -13,7 +13,7 @@ const port = parentPort!;
 const db = new Database(options.path);
 configureConnection(db);
 const state = loadPartitionState(db, options.partitions);
-const insert = state.map((_, p) => db.prepare(`INSERT INTO ${messageTable(p)} (${MESSAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)`));
+const insert = state.map((_, p) => db.prepare(`INSERT INTO ${messageTable(p)} (${MESSAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`));
 const seqAtTime = state.map((_, p) => db.prepare<[number], { seq: number }>(`SELECT seq FROM ${messageTable(p)} WHERE enqueued >= ? ORDER BY seq LIMIT 1`));
 const deleteBefore = state.map((_, p) => db.prepare(`DELETE FROM ${messageTable(p)} WHERE seq < ?`));
 const minSeq = state.map((_, p) => db.prepare<[], { seq: number | null }>(`SELECT MIN(seq) AS seq FROM ${messageTable(p)}`));
@@ -53,7 +53,10 @@ const writeGroup = db.transaction((messages: WireMessage[], bodies: Buffer): num
     const enqueued = Math.max(now, st.lastEnqueuedMs);
     const seq = st.nextSeq++;
     st.lastEnqueuedMs = enqueued;
-    insert[partition]!.run(seq, enqueued, deviceId, tenant, generationId, auth, messageId, correlationId, contentType, contentEncoding, properties, bodies.subarray(bodyStart, bodyEnd));
+    const body = bodies.subarray(bodyStart, bodyEnd);
+    // Decided here, off the event loop, once per message rather than on every read of it.
+    const bodyJson = isJsonBody(body, contentType, contentEncoding) ? 1 : 0;
+    insert[partition]!.run(seq, enqueued, deviceId, tenant, generationId, auth, messageId, correlationId, contentType, contentEncoding, properties, body, bodyJson);
     if (dedupKey !== undefined) dedupPut.run(dedupKey, partition, seq, enqueued, expires);
     positions.push(partition, seq, enqueued, 0);
   }

@@ -56,3 +56,14 @@ test('bodies that are not JSON, or not declared as UTF-8 JSON, are base64', () =
     assert.deepEqual(Buffer.from(wire.body, 'base64'), m.body);
   }
 });
+
+test('what the log decided at write time is used as is: bodyIsJson, bodyText, propertiesJson', () => {
+  const decided = { ...base, bodyIsJson: true, bodyText: '{"x":[1,2]}', propertiesJson: JSON.stringify(base.properties) };
+  assert.equal(encodeMessage(decided), encodeMessage(base));
+  assert.equal(encodePage('', [decided, decided], '').toString(), encodePage('', [base, base], '').toString());
+  // Without a decision the encoder checks the body itself; with one it trusts it.
+  const text = { ...base, body: Buffer.from('plain') };
+  assert.equal(JSON.parse(encodeMessage(text)).bodyEncoding, 'base64');
+  assert.equal(JSON.parse(encodeMessage({ ...text, bodyIsJson: false })).bodyEncoding, 'base64');
+  assert.deepEqual(JSON.parse(encodeMessage({ ...base, bodyIsJson: true })).body, { x: [1, 2] });
+});

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import Database from 'better-sqlite3';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SqliteEventLog } from '../../src/log/sqlite-event-log.js';
 import { OmniError } from '../../src/core/errors.js';
+import type { NewMessage } from '../../src/core/message.js';
+import { encodeMessage } from '../../src/feed/wire-message.js';
 import { tempDir } from '../helpers/server.js';
 import { eventLogContract, msg } from './event-log.contract.js';
 
@@ -25,5 +28,109 @@ test('the partition count of an existing log cannot change', async () => {
   await log.append([msg('d', 'x')]);
   await log.close();
   assert.throws(() => new SqliteEventLog({ ...opts, partitions: 8 }), (e: unknown) => e instanceof OmniError && /cannot change/.test(e.message));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('the writer decides once whether a body is JSON; reads carry it, with bodies and properties intact', async () => {
+  const dir = tempDir();
+  const log = new SqliteEventLog({ partitions: 2, retentionMs: 1e9, dedupWindowMs: 1e9, maxPendingMessages: 1e5, durability: 'process', path: join(dir, 'log.db') });
+  const cases: Array<[name: string, body: Buffer, extra: Partial<NewMessage>, json: boolean]> = [
+    ['JSON, no content type', Buffer.from('{"a":[1,"ü"]}'), { properties: { k: 'v', 'with space': 'x"y' } }, true],
+    ['JSON, declared', Buffer.from(' 42 '), { contentType: 'application/cloudevents+json; charset=UTF-8', contentEncoding: 'utf-8' }, true],
+    ['text', Buffer.from('hello'), {}, false],
+    ['declared JSON that is not', Buffer.from('{"a":'), { contentType: 'application/json' }, false],
+    ['binary', Buffer.from([0xff, 0x00, 0xc3, 0x28]), {}, false],
+    ['JSON declared as text/plain', Buffer.from('{}'), { contentType: 'text/plain' }, false],
+    ['JSON, gzip encoding', Buffer.from('{}'), { contentEncoding: 'gzip' }, false],
+    ['JSON, UTF-16 charset', Buffer.from('{}'), { contentType: 'application/json; charset=utf-16' }, false],
+    ['empty', Buffer.alloc(0), {}, false],
+  ];
+  for (const [, body, extra] of cases) await log.append([msg('d', body, extra)]);
+  const p = (await log.append([msg('d', 'x')]))[0]!.partition;
+  const page = await log.read(p, { kind: 'earliest' }, 100);
+  assert.equal(page.messages.length, cases.length + 1);
+  cases.forEach(([name, body, extra, json], i) => {
+    const m = page.messages[i]!;
+    assert.equal(m.bodyIsJson, json, name);
+    assert.deepEqual(m.body, body, name);
+    assert.deepEqual(m.properties, extra.properties ?? {}, name);
+    assert.equal(m.propertiesJson, JSON.stringify(extra.properties ?? {}), name);
+    assert.equal(m.bodyText, json ? body.toString('utf8') : undefined, name);
+    const wire = JSON.parse(encodeMessage(m)) as { body: unknown; bodyEncoding?: string };
+    if (json) assert.deepEqual(wire.body, JSON.parse(body.toString('utf8')), name);
+    else assert.deepEqual([wire.bodyEncoding, Buffer.from(wire.body as string, 'base64')], ['base64', body], name);
+    // The same message without what the log decided encodes to the same wire text.
+    assert.equal(encodeMessage(m), encodeMessage({ ...m, body: m.body, properties: m.properties, bodyIsJson: undefined, bodyText: undefined, propertiesJson: undefined }), name);
+  });
+  // JSON.stringify sees a plain message.
+  const plain = JSON.parse(JSON.stringify(page.messages[0])) as Record<string, unknown>;
+  assert.deepEqual(plain.properties, { k: 'v', 'with space': 'x"y' });
+  assert.deepEqual(Buffer.from((plain.body as { data: number[] }).data), cases[0]![1]);
+  await log.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a log stored before body_json opens, reads its old rows (JSON checked at read time) and stores new ones with it', async () => {
+  const dir = tempDir();
+  const path = join(dir, 'log.db');
+  // The schema and rows as the previous version wrote them.
+  const old = new Database(path);
+  old.exec(`
+    CREATE TABLE log_meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+    CREATE TABLE partitions (partition INTEGER PRIMARY KEY, next_seq INTEGER NOT NULL, last_enqueued INTEGER NOT NULL);
+    CREATE TABLE dedup (key TEXT PRIMARY KEY, partition INTEGER NOT NULL, seq INTEGER NOT NULL, enqueued INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO log_meta VALUES ('partitions', '2');`);
+  for (let p = 0; p < 2; p++) {
+    old.exec(`CREATE TABLE messages_${p} (
+      seq INTEGER PRIMARY KEY, enqueued INTEGER NOT NULL, device_id TEXT NOT NULL, tenant TEXT NOT NULL,
+      generation_id TEXT NOT NULL, auth TEXT NOT NULL, message_id TEXT, correlation_id TEXT,
+      content_type TEXT, content_encoding TEXT, properties TEXT, body BLOB NOT NULL)`);
+  }
+  const insert = old.prepare('INSERT INTO messages_0 VALUES (?,?,?,?,?,?,?,?,?,?,?,?)');
+  insert.run(0, 1_000, 'd', 'default', '1', 'device', 'm-0', null, null, null, '{"k":"v"}', Buffer.from('{"old":true}'));
+  insert.run(1, 1_000, 'd', 'default', '1', 'hub:service', null, null, null, null, null, Buffer.from([0xff, 0xfe]));
+  old.close();
+
+  const log = new SqliteEventLog({ partitions: 2, retentionMs: 1e12, dedupWindowMs: 1e9, maxPendingMessages: 1e5, durability: 'process', path });
+  const before = await log.read(0, { kind: 'earliest' }, 10);
+  assert.deepEqual(before.messages.map((m) => [m.sequenceNumber, m.bodyIsJson, m.body, m.properties]), [
+    [0, undefined, Buffer.from('{"old":true}'), { k: 'v' }],
+    [1, undefined, Buffer.from([0xff, 0xfe]), {}],
+  ]);
+  assert.deepEqual(before.messages[1]!.authMethod, { scope: 'hub', type: 'sas', issuer: 'iothub', policy: 'service' });
+  assert.deepEqual(JSON.parse(encodeMessage(before.messages[0]!)).body, { old: true });
+  assert.equal(JSON.parse(encodeMessage(before.messages[1]!)).bodyEncoding, 'base64');
+  // New appends continue the old partition and are stored with the decision.
+  let appended;
+  do appended = (await log.append([msg(`dev-${Math.random()}`, '{"new":1}')]))[0]!; while (appended.partition !== 0);
+  const after = await log.read(0, { kind: 'sequence', sequenceNumber: appended.sequenceNumber }, 10);
+  assert.ok(appended.sequenceNumber >= 2);
+  assert.deepEqual(after.messages.map((m) => [m.bodyIsJson, m.bodyText]), [[true, '{"new":1}']]);
+  await log.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('pages read ahead are exactly the pages a later read returns', async () => {
+  const dir = tempDir();
+  const log = new SqliteEventLog({ partitions: 2, retentionMs: 1e9, dedupWindowMs: 1e9, maxPendingMessages: 1e5, durability: 'process', path: join(dir, 'log.db') });
+  const p = (await log.append(Array.from({ length: 23 }, (_, i) => msg('d', `{"i":${i}}`))))[0]!.partition;
+  const idle = () => new Promise((r) => setImmediate(r));
+  const seen: number[] = [];
+  let next = 0;
+  for (;;) {
+    const page = await log.read(p, { kind: 'sequence', sequenceNumber: next }, 5);
+    if (page.messages.length === 0) break;
+    seen.push(...page.messages.map((m) => JSON.parse(m.body.toString()).i as number));
+    next = page.nextSequenceNumber;
+    await idle(); // the next page is read ahead here
+    if (next === 10) {
+      // Another reader elsewhere in between, and a different page size, still read what is stored.
+      assert.deepEqual((await log.read(p, { kind: 'sequence', sequenceNumber: 1 }, 2)).messages.map((m) => m.sequenceNumber), [1, 2]);
+      assert.deepEqual((await log.read(p, { kind: 'sequence', sequenceNumber: 10 }, 3)).messages.map((m) => m.sequenceNumber), [10, 11, 12]);
+      await log.append([msg('d', '{"i":23}')]);
+    }
+  }
+  assert.deepEqual(seen, Array.from({ length: 24 }, (_, i) => i));
+  await log.close();
   rmSync(dir, { recursive: true, force: true });
 });
