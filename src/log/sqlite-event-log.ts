@@ -102,6 +102,11 @@ function offsetOf(seq: number): string {
   return String(seq);
 }
 
+function hasKeys(o: object): boolean {
+  for (const _ in o) return true;
+  return false;
+}
+
 function encodeAuth(a: AuthMethod): string {
   return a.scope === 'hub' ? `hub:${a.policy ?? ''}` : 'device';
 }
@@ -257,9 +262,8 @@ export class SqliteEventLog implements EventLog {
       for (const m of g.batch) {
         const body = m.body.toString('latin1');
         bodies.push(body);
-        const props = Object.keys(m.properties).length === 0 ? null : JSON.stringify(m.properties);
         messages.push([m.deviceId, m.tenant, m.generationId, encodeAuth(m.authMethod), m.messageId ?? null, m.correlationId ?? null,
-          m.contentType ?? null, m.contentEncoding ?? null, props, at, at + body.length]);
+          m.contentType ?? null, m.contentEncoding ?? null, hasKeys(m.properties) ? JSON.stringify(m.properties) : null, at, at + body.length]);
         at += body.length;
       }
     }
@@ -274,8 +278,10 @@ export class SqliteEventLog implements EventLog {
     void this.flush();
   }
 
-  private settle(group: PendingAppend[], positions: number[]): void {
+  private settle(group: PendingAppend[], positions: Float64Array): void {
     const touched = new Set<PartitionId>();
+    // A group usually shares one enqueue time: one Date for all of them (results are read-only).
+    let time = new Date(NaN);
     let i = 0;
     for (const g of group) {
       const results: AppendResult[] = [];
@@ -290,7 +296,8 @@ export class SqliteEventLog implements EventLog {
           st.lastEnqueuedMs = Math.max(st.lastEnqueuedMs, enqueued);
           touched.add(partition);
         }
-        results.push({ partition, sequenceNumber: seq, offset: offsetOf(seq), enqueuedTimeUtc: new Date(enqueued), duplicate });
+        if (time.getTime() !== enqueued) time = new Date(enqueued);
+        results.push({ partition, sequenceNumber: seq, offset: offsetOf(seq), enqueuedTimeUtc: time, duplicate });
       }
       g.resolve(results);
     }

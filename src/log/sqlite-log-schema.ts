@@ -106,7 +106,7 @@ export type WriterRequest =
 
 export type WriterReply =
   /** Four numbers per message: partition, sequence number, enqueue time (ms), duplicate (0/1). */
-  | { readonly type: 'appended'; readonly id: number; readonly positions: number[] }
+  | { readonly type: 'appended'; readonly id: number; readonly positions: Float64Array }
   | { readonly type: 'retained'; readonly id: number; readonly deleted: number; readonly firstSeqs: number[] }
   | { readonly type: 'closed'; readonly id: number }
   | { readonly type: 'failed'; readonly id: number; readonly message: string }

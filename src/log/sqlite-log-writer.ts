@@ -113,9 +113,12 @@ const timer = setInterval(checkpoint, options.checkpointIntervalMs);
 port.on('message', (req: WriterRequest) => {
   try {
     switch (req.type) {
-      case 'append':
-        reply({ type: 'appended', id: req.id, positions: append(JSON.parse(req.messages) as WireMessage[], req.bodies) });
+      case 'append': {
+        // A typed array crosses threads as one block; an array of numbers is cloned number by number.
+        const positions = Float64Array.from(append(JSON.parse(req.messages) as WireMessage[], req.bodies));
+        port.postMessage({ type: 'appended', id: req.id, positions } satisfies WriterReply, [positions.buffer]);
         break;
+      }
       case 'retain':
         reply({ type: 'retained', id: req.id, ...retain(req.cutoffMs, req.nowMs) });
         break;
