@@ -12,7 +12,7 @@ const ALLOWED_HEADERS = ['authorization', 'content-type', 'if-match', 'last-even
 const IOTHUB_HEADER = /^iothub-[a-z0-9-]+$/;
 const EXPOSED = 'ETag, Retry-After, iothub-errorcode, Location';
 
-export function originAllowed(policy: CorsPolicy, audience: Audience, origin: string): boolean {
+function originAllowed(policy: CorsPolicy, audience: Audience, origin: string): boolean {
   const allowed = audience === 'device' ? policy.deviceOrigins : policy.adminOrigins;
   return allowed.includes('*') || allowed.includes(origin);
 }

@@ -8,7 +8,7 @@ function labelKey(labels: Labels): string {
   return parts.length ? `{${parts.join(',')}}` : '';
 }
 
-export class Counter {
+class Counter {
   private readonly values = new Map<string, number>();
   constructor(readonly name: string, readonly help: string) {}
 
@@ -24,10 +24,6 @@ export class Counter {
 
   private add(key: string, by: number): void {
     this.values.set(key, (this.values.get(key) ?? 0) + by);
-  }
-
-  get(labels: Labels = {}): number {
-    return this.values.get(labelKey(labels)) ?? 0;
   }
 
   render(): string {
@@ -53,7 +49,7 @@ export class Gauge {
   }
 }
 
-export class Histogram {
+class Histogram {
   private readonly counts: number[];
   private sum = 0;
   private count = 0;
