@@ -82,7 +82,7 @@ for (const s of scenarios.filter((x) => !values.only || x.name.includes(values.o
   const osRuns: Run[] = [];
   try {
     // Warm both up, then alternate runs so drift on a noisy machine hits both alike.
-    await load(bare.url, path, { ...s }, os.token);
+    await load(bare.url, path, s, os.token);
     await load(os.server.url, path, s, os.token);
     for (let i = 0; i < RUNS; i++) {
       bareRuns.push(await load(bare.url, path, s, os.token));

@@ -105,7 +105,7 @@ function list(v: unknown, path: string): string[] {
 function duration(v: unknown, path: string): number {
   try {
     return parseDurationMs(v, `config ${path}`);
-  } catch (err) {
+  } catch {
     return fail(path, 'a duration such as 15s, 24h or 7d', v);
   }
 }

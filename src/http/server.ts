@@ -63,8 +63,17 @@ class Context implements RequestContext {
     readonly res: ServerResponse,
     readonly params: Readonly<Record<string, string>>,
     private readonly rawQuery: string,
-    readonly clientAddress: string,
+    private readonly trustProxy: boolean,
   ) {}
+
+  get clientAddress(): string {
+    if (this.trustProxy) {
+      const fwd = this.req.headers['x-forwarded-for'];
+      const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
+      if (first) return first;
+    }
+    return this.req.socket.remoteAddress ?? 'unknown';
+  }
 
   get query(): URLSearchParams {
     return (this.parsedQuery ??= new URLSearchParams(this.rawQuery));
@@ -131,14 +140,6 @@ export class HttpServer {
     counter.inc();
   }
 
-  private clientAddress(req: IncomingMessage): string {
-    if (this.options.trustProxy) {
-      const fwd = req.headers['x-forwarded-for'];
-      const first = (Array.isArray(fwd) ? fwd[0] : fwd)?.split(',')[0]?.trim();
-      if (first) return first;
-    }
-    return req.socket.remoteAddress ?? 'unknown';
-  }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? '/';
@@ -167,7 +168,7 @@ export class HttpServer {
       style = route.errorStyle;
       routeName = route.name ?? route.path;
       applyCors(this.options.cors, route.audience, req, res);
-      const ctx = new Context(req, res, match.params, q < 0 ? '' : url.slice(q + 1), this.clientAddress(req));
+      const ctx = new Context(req, res, match.params, q < 0 ? '' : url.slice(q + 1), this.options.trustProxy);
       await route.handle(ctx);
     } catch (err) {
       const e = toOmniError(err);

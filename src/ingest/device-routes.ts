@@ -4,7 +4,8 @@ import { validateDeviceId } from '../core/device.js';
 import { OmniError } from '../core/errors.js';
 import { MAX_MESSAGE_BYTES } from '../core/message.js';
 import type { HttpPlugin, RequestContext } from '../http/route.js';
-import { BATCH_CONTENT_TYPE, mediaType, messageFromHeaders, messagesFromBatch, messageFromBatchEntry, parseJsonBody } from './http-messages.js';
+import { BATCH_CONTENT_TYPE, mediaType, messageFromHeaders, messagesFromBatch, messageFromBatchEntry } from './http-messages.js';
+import { parseJsonBody } from '../http/json-body.js';
 import type { Ingestion } from './ingestion.js';
 
 /** Room for JSON framing and base64 around 256 KB of messages. */

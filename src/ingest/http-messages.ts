@@ -2,6 +2,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import { OmniError } from '../core/errors.js';
 import { MAX_BATCH_MESSAGES, type IncomingMessage } from '../core/message.js';
+import { parseJsonBody } from '../http/json-body.js';
 
 /** Content type of IoT Hub's HTTP batch. */
 export const BATCH_CONTENT_TYPE = 'application/vnd.microsoft.iothub.json';
@@ -86,14 +87,6 @@ export function messageFromBatchEntry(entry: unknown, index: number): IncomingMe
     system[field] = v;
   }
   return { body, properties, ...system };
-}
-
-export function parseJsonBody(body: Buffer, what: string): unknown {
-  try {
-    return JSON.parse(body.toString('utf8'));
-  } catch (cause) {
-    throw new OmniError('invalid_body', `${what} is not valid JSON: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
-  }
 }
 
 export function messagesFromBatch(body: Buffer): IncomingMessage[] {

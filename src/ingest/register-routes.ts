@@ -7,7 +7,8 @@ import { validateDeviceId } from '../core/device.js';
 import { OmniError } from '../core/errors.js';
 import type { HttpPlugin } from '../http/route.js';
 import type { Registry } from '../registry/registry.js';
-import { mediaType, parseJsonBody } from './http-messages.js';
+import { parseJsonBody } from '../http/json-body.js';
+import { mediaType } from './http-messages.js';
 import { RateLimiter, type RateLimit } from './rate-limiter.js';
 
 export interface RegisterOptions {

@@ -2,8 +2,9 @@
 import type { Authenticator } from '../auth/authenticator.js';
 import { validateDeviceId, type Device, type DeviceInput } from '../core/device.js';
 import { OmniError } from '../core/errors.js';
-import { parseJsonBody } from '../ingest/http-messages.js';
+import { parseJsonBody } from '../http/json-body.js';
 import type { HttpPlugin, RequestContext, Route } from '../http/route.js';
+import { deviceNotFound } from './device-records.js';
 import type { Registry } from './registry.js';
 
 const MAX_DEVICE_JSON = 64 * 1024;
@@ -60,7 +61,7 @@ export function registryRoutes(auth: Authenticator, registry: Registry): HttpPlu
         auth.service(ctx.req.headers.authorization, 'RegistryRead');
         const id = validateDeviceId(ctx.params.id);
         const device = await registry.get(id);
-        if (!device) throw new OmniError('device_not_found', `Device '${id}' is not registered.`);
+        if (!device) throw deviceNotFound(id);
         reply(ctx, device);
       }),
       route('PUT', '/devices/:id', async (ctx) => {

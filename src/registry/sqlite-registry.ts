@@ -35,6 +35,7 @@ export class SqliteRegistry implements Registry {
       list: this.db.prepare<[number], { doc: string }>('SELECT doc FROM devices ORDER BY device_id LIMIT ?'),
       insert: this.db.prepare('INSERT INTO devices (device_id, tenant, version, doc) VALUES (?, ?, ?, ?)'),
       update: this.db.prepare('UPDATE devices SET tenant = ?, version = ?, doc = ? WHERE device_id = ?'),
+      touch: this.db.prepare('UPDATE devices SET doc = ? WHERE device_id = ?'),
       delete: this.db.prepare('DELETE FROM devices WHERE device_id = ?'),
       bump: this.db.prepare<[], { value: number }>("UPDATE registry_meta SET value = value + 1 WHERE name = 'version' RETURNING value"),
     };
@@ -93,8 +94,8 @@ export class SqliteRegistry implements Registry {
       for (const [deviceId, at] of lastSeen) {
         const old = this.read(deviceId);
         if (!old) continue;
-        // Activity is not a change of the identity: the etag stays, as in IoT Hub.
-        this.stmts.update.run(old.tenant, this.nextVersion(), JSON.stringify({ ...old, lastActivityTime: at.toISOString() }), deviceId);
+        // Activity is not a change of the identity: etag and version stay, as in IoT Hub.
+        this.stmts.touch.run(JSON.stringify({ ...old, lastActivityTime: at.toISOString() }), deviceId);
       }
     })();
   }

@@ -7,7 +7,7 @@ describe('POST /api/register', () => {
   let s: TestServer;
   let appKey: string;
   before(async () => {
-    s = await startTestServer({ register: { perMinute: 60, burst: 12 } });
+    s = await startTestServer({ register: { perMinute: 60, burst: 40 } });
     appKey = s.keys.addAppKey('brand-b').key;
   });
   after(() => s.stop());
@@ -65,9 +65,23 @@ describe('POST /api/register', () => {
     assert.equal(res.status, 401);
   });
 
+  test('an app key revoked by another process (the CLI) stops working within a second or so', async () => {
+    const { KeyStore } = await import('../../src/auth/key-store.js');
+    const key = s.keys.addAppKey('brand-d').key;
+    assert.equal((await register({ appKey: key })).status, 201);
+    // A second KeyStore on the same file is what `omnistream keys revoke-app` opens.
+    KeyStore.open(s.dataDir).revokeAppKey(key);
+    let status = 0;
+    for (let i = 0; i < 30 && status !== 401; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      status = (await register({ appKey: key })).status;
+    }
+    assert.equal(status, 401);
+  });
+
   test('registrations are rate-limited per client address with Retry-After', async () => {
     let limited: Response | undefined;
-    for (let i = 0; i < 20 && !limited; i++) {
+    for (let i = 0; i < 60 && !limited; i++) {
       const res = await register({ appKey });
       if (res.status === 429) limited = res;
     }
