@@ -20,6 +20,8 @@ interface VerifiedToken {
   readonly deviceId: string;
   readonly key: string;
   readonly expiry: number;
+  /** The last answer, reused while the registry hands back the same device record. */
+  caller?: DeviceCaller;
 }
 
 const MAX_VERIFIED_TOKENS = 50_000;
@@ -62,15 +64,37 @@ export class Authenticator {
     return policy;
   }
 
+  /**
+   * `device` without waiting, for the common case: a token this process verified before, of a
+   * device the registry has cached. Undefined when that is not the case (then call `device`).
+   */
+  knownDevice(authorization: string | undefined, deviceId: string): DeviceCaller | undefined {
+    const known = this.knownToken(authorization, deviceId);
+    const device = known && this.registry.cached?.(deviceId);
+    return device ? this.knownCaller(known!, device) : undefined;
+  }
+
+  private knownToken(authorization: string | undefined, deviceId: string): VerifiedToken | undefined {
+    const known = authorization === undefined ? undefined : this.verified.get(authorization);
+    return known && known.deviceId === deviceId && known.expiry + CLOCK_SKEW_SECONDS >= this.now() / 1000 ? known : undefined;
+  }
+
+  /** The caller for a verified token, unless the device no longer has the key that signed it. */
+  private knownCaller(known: VerifiedToken, device: Device): DeviceCaller | undefined {
+    // Device records are immutable (an update makes a new one), and this one passed the checks below.
+    if (known.caller?.device === device) return known.caller;
+    const keys = device.authentication.symmetricKey;
+    if (keys.primaryKey !== known.key && keys.secondaryKey !== known.key) return undefined;
+    return (known.caller = { device: this.enabled(device), authMethod: DEVICE_SCOPE });
+  }
+
   /** Authorizes sending as `deviceId`: the device's own token, or a policy token with DeviceConnect. */
   async device(authorization: string | undefined, deviceId: string): Promise<DeviceCaller> {
-    const known = authorization === undefined ? undefined : this.verified.get(authorization);
-    if (known && known.deviceId === deviceId && known.expiry + CLOCK_SKEW_SECONDS >= this.now() / 1000) {
+    const known = this.knownToken(authorization, deviceId);
+    if (known) {
       const device = await this.registry.get(deviceId);
-      const keys = device?.authentication.symmetricKey;
-      if (device && (keys!.primaryKey === known.key || keys!.secondaryKey === known.key)) {
-        return { device: this.enabled(device), authMethod: DEVICE_SCOPE };
-      }
+      const caller = device && this.knownCaller(known, device);
+      if (caller) return caller;
     }
     const token = this.parse(authorization);
     const target = deviceResource(this.hostName, deviceId);

@@ -62,12 +62,13 @@ export interface StoredMessage extends NewMessage, LogPosition {
 
 /** Size as IoT Hub counts it: body + system property values + app property names and values. */
 export function messageSize(m: IncomingMessage): number {
-  let size = m.body.length;
-  for (const v of [m.messageId, m.correlationId, m.contentType, m.contentEncoding]) {
-    if (v !== undefined) size += Buffer.byteLength(v);
-  }
-  for (const [k, v] of Object.entries(m.properties)) size += Buffer.byteLength(k) + Buffer.byteLength(v);
+  let size = m.body.length + byteLength(m.messageId) + byteLength(m.correlationId) + byteLength(m.contentType) + byteLength(m.contentEncoding);
+  for (const k in m.properties) size += Buffer.byteLength(k) + Buffer.byteLength(m.properties[k]!);
   return size;
+}
+
+function byteLength(text: string | undefined): number {
+  return text === undefined ? 0 : Buffer.byteLength(text);
 }
 
 /** IoT Hub's limit per message and per batch. */

@@ -98,7 +98,8 @@ export class HttpServer {
   private readonly server: Server;
   private readonly router: Router;
   private inFlight = 0;
-  private readonly requestCounters = new Map<string, { inc(by?: number): void }>();
+  /** Request counters by route name, then status: found without building a key per request. */
+  private readonly requestCounters = new Map<string, Map<number, { inc(by?: number): void }>>();
 
   constructor(private readonly options: HttpServerOptions) {
     this.router = new Router(options.plugins.flatMap((p) => p.routes));
@@ -134,9 +135,10 @@ export class HttpServer {
   }
 
   private countRequest(route: string, status: number): void {
-    const key = `${status} ${route}`;
-    let counter = this.requestCounters.get(key);
-    if (!counter) this.requestCounters.set(key, (counter = this.options.metrics.requests.with({ route, status: String(status) })));
+    let byStatus = this.requestCounters.get(route);
+    if (!byStatus) this.requestCounters.set(route, (byStatus = new Map()));
+    let counter = byStatus.get(status);
+    if (!counter) byStatus.set(status, (counter = this.options.metrics.requests.with({ route, status: String(status) })));
     counter.inc();
   }
 

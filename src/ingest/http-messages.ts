@@ -39,7 +39,7 @@ export function messageFromHeaders(headers: IncomingHttpHeaders, body: Buffer): 
     const declared = headers['content-type'];
     if (declared && !OPAQUE_TYPES.has(mediaType(declared))) system.contentType = declared;
   }
-  return { body, properties, ...system };
+  return { body, properties, messageId: system.messageId, correlationId: system.correlationId, contentType: system.contentType, contentEncoding: system.contentEncoding };
 }
 
 const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;

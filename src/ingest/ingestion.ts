@@ -39,8 +39,8 @@ export class Ingestion {
     if (messages.length === 0) throw new OmniError('invalid_body', 'A batch must hold at least one message');
     if (messages.length > MAX_BATCH_MESSAGES) throw new OmniError('batch_too_large', `A batch holds at most ${MAX_BATCH_MESSAGES} messages; got ${messages.length}`);
     let total = 0;
-    for (const [i, m] of messages.entries()) {
-      const size = messageSize(m);
+    for (let i = 0; i < messages.length; i++) {
+      const size = messageSize(messages[i]!);
       if (size > MAX_MESSAGE_BYTES) throw new OmniError('message_too_large', `Message ${i} is ${size} bytes; the limit is ${MAX_MESSAGE_BYTES}`);
       total += size;
     }
@@ -59,11 +59,11 @@ export class Ingestion {
     this.metrics.appendSeconds.observe((performance.now() - started) / 1000);
     let stored = 0;
     let bytes = 0;
-    results.forEach((r, i) => {
-      if (r.duplicate) return;
+    for (let i = 0; i < results.length; i++) {
+      if (results[i]!.duplicate) continue;
       stored++;
       bytes += batch[i]!.body.length;
-    });
+    }
     const counters = this.counters[transport];
     counters.messages.inc(stored);
     counters.bytes.inc(bytes);

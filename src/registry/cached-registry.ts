@@ -26,6 +26,12 @@ export class CachedRegistry implements Registry {
     return device;
   }
 
+  cached(deviceId: string): Device | null | undefined {
+    const hit = this.cache.get(deviceId);
+    if (hit === undefined || hit.expiresAt <= this.now()) return undefined;
+    return hit.device ?? null;
+  }
+
   list(options?: { top?: number }): Promise<Device[]> {
     return this.inner.list(options);
   }

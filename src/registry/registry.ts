@@ -4,6 +4,12 @@ import type { Device, DeviceInput } from '../core/device.js';
 
 export interface Registry {
   get(deviceId: string): Promise<Device | undefined>;
+  /**
+   * The device when it is known without a storage round trip (a cache's fresh entry), `null` when
+   * it is known not to exist, `undefined` when not known. Only caching adapters have it; it lets a
+   * device's repeated requests be authorized synchronously.
+   */
+  cached?(deviceId: string): Device | null | undefined;
   list(options?: { top?: number }): Promise<Device[]>;
   /** Fails with `device_exists` when the id is taken. */
   create(input: DeviceInput): Promise<Device>;
