@@ -1,6 +1,6 @@
 // The log port: every backend (embedded SQLite, NATS JetStream) implements this and passes the
 // same contract suite (test/log/event-log.contract.ts).
-import type { LogPosition, NewMessage, Offset, PartitionId, SequenceNumber, StoredMessage } from '../core/message.js';
+import type { AuthMethod, LogPosition, NewMessage, Offset, PartitionId, SequenceNumber, StoredMessage } from '../core/message.js';
 
 export interface AppendResult extends LogPosition {
   /** True when the message repeated a `messageId` of the same device within the dedup window; the position is the original's. */
@@ -19,6 +19,40 @@ export interface ReadPage {
   /** The requested position was older than retention: the page starts at the earliest retained message. */
   readonly startedAtEarliest: boolean;
   /** The sequence number to read from next. */
+  readonly nextSequenceNumber: SequenceNumber;
+}
+
+/**
+ * The fields that messages of one sender usually have in common. A log hands out one object per
+ * distinct value, so a reader can do its work (encoding, say) once per object, not per message.
+ */
+export interface SharedFields {
+  readonly deviceId: string;
+  readonly tenant: string;
+  readonly generationId: string;
+  readonly authMethod: AuthMethod;
+  readonly contentType: string | undefined;
+  readonly contentEncoding: string | undefined;
+  /** The application properties as JSON text, equal to JSON.stringify(properties). */
+  readonly propertiesJson: string;
+  /** Whether the body is JSON by the feed's rule (docs/feed.md, "Bodies"); undefined when unknown. */
+  readonly bodyIsJson: boolean | undefined;
+}
+
+/**
+ * Receives the messages of a scan one by one, in order, without an object per message. `body` is
+ * the body's text when `shared.bodyIsJson` is true (its UTF-8 bytes are the stored body), else its
+ * bytes. A message's offset is not passed: every log's offset is its decimal sequence number
+ * (opaque to clients, pinned by the contract suite).
+ */
+export type MessageVisitor = (
+  sequenceNumber: SequenceNumber, enqueuedMs: number, shared: SharedFields,
+  messageId: string | undefined, correlationId: string | undefined, body: string | Buffer,
+) => void;
+
+export interface ScanResult {
+  readonly count: number;
+  readonly startedAtEarliest: boolean;
   readonly nextSequenceNumber: SequenceNumber;
 }
 
@@ -44,6 +78,8 @@ export interface EventLog {
    */
   append(batch: readonly NewMessage[]): Promise<AppendResult[]>;
   read(partition: PartitionId, from: ReadFrom, max: number): Promise<ReadPage>;
+  /** The messages `read` would return, handed to `visit` (before the promise resolves): the feed's path. */
+  scan(partition: PartitionId, from: ReadFrom, max: number, visit: MessageVisitor): Promise<ScanResult>;
   partitions(): Promise<PartitionInfo[]>;
   /** Deletes messages older than the retention period (and expired dedup entries). */
   applyRetention(now: Date): Promise<RetentionResult>;

@@ -1,24 +1,26 @@
-// The embedded log: one SQLite database in WAL mode. Reads run on the event loop's own connection;
-// every write goes to a writer thread (sqlite-log-writer.ts) in groups: appends that arrive while
-// the writer is busy wait and then share one transaction (group commit), so the group grows with
-// the load and the event loop never spends time in SQLite's writes, checkpoints or fsync.
+// The embedded log: one SQLite database in WAL mode, read and written on the event loop's own
+// connection. Appends that arrive in one turn of the event loop share one transaction (group
+// commit), so a group grows with the load. What waits for the disk runs off the event loop: WAL
+// checkpoints on a thread of their own (sqlite-log-checkpointer.ts) and, with durability `fsync`,
+// the WAL's fdatasync on libuv's pool, pipelined with the next group's commit.
 import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
+import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Durability } from '../config.js';
 import { OmniError } from '../core/errors.js';
 import type { AuthMethod, NewMessage, PartitionId, StoredMessage } from '../core/message.js';
-import type { AppendResult, EventLog, EventLogOptions, PartitionInfo, ReadFrom, ReadPage, RetentionResult } from './event-log.js';
+import type { AppendResult, EventLog, EventLogOptions, MessageVisitor, PartitionInfo, ReadFrom, ReadPage, RetentionResult, ScanResult, SharedFields } from './event-log.js';
+import { LogAppender } from './sqlite-log-appender.js';
 import {
-  configureConnection, createSchema, loadPartitionState, messageTable, MESSAGE_COLUMNS,
-  type PartitionState, type WireMessage, type WriterOptions, type WriterReply, type WriterRequest,
+  configureConnection, createSchema, firstSeqAtOrAfter, messageTable, MESSAGE_COLUMNS, rowAtOrAfterSql,
+  type CheckpointerMessage, type CheckpointerOptions, type PartitionState,
 } from './sqlite-log-schema.js';
 
 export interface SqliteEventLogOptions extends EventLogOptions {
   readonly path: string;
   readonly durability: Durability;
-  /** Told about background failures (checkpoints, the writer thread) that no request sees. */
+  /** Told about background failures (checkpoints, the checkpointer thread) that no request sees. */
   readonly onError?: (message: string) => void;
 }
 
@@ -37,17 +39,33 @@ type MessageRow = [
 
 /**
  * What a read selects: MESSAGE_COLUMNS, except that a body known to be JSON (so valid UTF-8) comes
- * as text. A Buffer per row was half the cost of reading a page; a string is a fraction of it, and
- * the feed writes the JSON from it directly. `body` makes the Buffer only when someone asks.
+ * as text. A Buffer per row was half the cost of reading a page; a string is a fraction of it.
+ * `body` makes the Buffer only when someone asks.
  */
 const READ_COLUMNS = MESSAGE_COLUMNS.replace(/, body, body_json$/, ', CASE WHEN body_json = 1 THEN CAST(body AS TEXT) ELSE body END, body_json');
+
+/** A row of SCAN_COLUMNS: what varies per message, and the shared fields as one JSON array (a cache key). */
+type ScanRow = [seq: number, enqueued: number, shared: string, ids: string | null, body: Buffer | string];
+
+/**
+ * What a scan selects: five values per row rather than thirteen, since better-sqlite3's cost is
+ * mostly per value. The shared fields come as one JSON array, which is both the cache key of their
+ * SharedFields (json_array quotes each field, so distinct fields never make the same key) and,
+ * on a miss, their source; message and correlation ids, usually absent, come as one NULL.
+ */
+const SCAN_COLUMNS = `seq, enqueued,
+  json_array(device_id, tenant, generation_id, auth, content_type, content_encoding, properties, body_json),
+  CASE WHEN message_id IS NULL AND correlation_id IS NULL THEN NULL ELSE json_array(message_id, correlation_id) END,
+  CASE WHEN body_json = 1 THEN CAST(body AS TEXT) ELSE body END`;
+
+/** Distinct shared fields kept; past it the cache starts afresh (a bound, not an expected size). */
+const MAX_SHARED = 10_000;
 
 const NO_PROPERTIES = '{}';
 
 /**
  * A message read from the log. `properties` is parsed from its stored JSON text only when someone
- * asks for it: the feed copies `propertiesJson` to the wire as is, so a page of 1,000 messages
- * no longer parses (and re-stringifies) 1,000 property objects.
+ * asks for it, so a page of 1,000 messages does not parse 1,000 property objects nobody uses.
  */
 class ReadMessage implements StoredMessage {
   readonly offset: string;
@@ -93,22 +111,16 @@ class ReadMessage implements StoredMessage {
 }
 
 const CHECKPOINT_INTERVAL_MS = 250;
-// One group in flight: while the writer commits it, the next one gathers everything that arrives.
-// Measured against two in flight (bench/ingest.ts, single events): larger groups won by ~15 %.
-const MAX_GROUPS_IN_FLIGHT = 1;
 
 /** Offsets are opaque to clients; here they are the decimal sequence number. */
 function offsetOf(seq: number): string {
   return String(seq);
 }
 
-function hasKeys(o: object): boolean {
-  for (const _ in o) return true;
-  return false;
-}
-
-function encodeAuth(a: AuthMethod): string {
-  return a.scope === 'hub' ? `hub:${a.policy ?? ''}` : 'device';
+/** The sequence number after a page's last row (both row shapes start with it). */
+function nextAfter(rows: ReadonlyArray<readonly [number, ...unknown[]]>, start: number): number {
+  const last = rows[rows.length - 1];
+  return last === undefined ? start : last[0] + 1;
 }
 
 const DEVICE_AUTH: AuthMethod = Object.freeze({ scope: 'device', type: 'sas', issuer: 'iothub' });
@@ -126,13 +138,19 @@ function decodeAuth(text: string): AuthMethod {
 }
 
 const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const WRITER = new URL(FROM_SOURCE ? './sqlite-log-writer.ts' : './sqlite-log-writer.js', import.meta.url);
+const CHECKPOINTER = new URL(FROM_SOURCE ? './sqlite-log-checkpointer.ts' : './sqlite-log-checkpointer.js', import.meta.url);
 
-/** The writer thread. Run from source (tests, tsx), the thread registers tsx itself: workers do not inherit loader hooks. */
-function startWriter(workerData: WriterOptions): Worker {
-  if (!FROM_SOURCE) return new Worker(WRITER, { workerData });
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WRITER.href)}); })`;
+/** The checkpointer thread. Run from source (tests, tsx), the thread registers tsx itself: workers do not inherit loader hooks. */
+function startCheckpointer(workerData: CheckpointerOptions): Worker {
+  if (!FROM_SOURCE) return new Worker(CHECKPOINTER, { workerData });
+  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(CHECKPOINTER.href)}); })`;
   return new Worker(boot, { eval: true, workerData });
+}
+
+/** A group committed to the WAL, waiting (durability fsync) for an fdatasync that began after its commit. */
+interface UnsyncedGroup {
+  readonly group: PendingAppend[];
+  readonly positions: number[];
 }
 
 export class SqliteEventLog implements EventLog {
@@ -140,21 +158,25 @@ export class SqliteEventLog implements EventLog {
   private readonly db: Database.Database;
   private readonly state: PartitionState[];
   private readonly readFrom: Database.Statement<[number, number], MessageRow>[] = [];
-  private readonly seqAtTime: Database.Statement<[number], { seq: number }>[] = [];
-  private readonly writer: Worker;
-  private readonly writerExited: Promise<void>;
-  private readonly requests = new Map<number, (reply: WriterReply) => void>();
-  private nextRequestId = 0;
+  private readonly scanFrom: Database.Statement<[number, number], ScanRow>[] = [];
+  private readonly shared = new Map<string, SharedFields>();
+  private readonly rowAtOrAfter: Database.Statement<[number], { seq: number; enqueued: number }>[] = [];
+  private readonly appender: LogAppender;
+  private readonly checkpointer: Worker;
+  private readonly checkpointerClosed: Promise<void>;
   private pending: PendingAppend[] = [];
   private pendingMessages = 0;
   private flushScheduled = false;
-  /** Groups sent to the writer and not yet committed. */
-  private writing = 0;
+  private unsynced: UnsyncedGroup[] = [];
+  private syncing = false;
+  /** Called when no fdatasync is running or due (close waits for this). */
+  private syncIdle: Array<() => void> = [];
+  private walFd: number | undefined;
   private closed = false;
   private failure: string | undefined;
   private readonly listeners = new Set<(partitions: ReadonlySet<PartitionId>) => void>();
-  /** Per partition: the page read ahead (see read), the pending read-ahead, where the last read ended. */
-  private readonly ahead: Array<{ start: number; max: number; messages: StoredMessage[] } | undefined> = [];
+  /** Per partition: the rows read ahead (see pageRows), the pending read-ahead, where the last read ended. */
+  private readonly ahead: Array<{ statement: Database.Statement; start: number; max: number; rows: unknown[] } | undefined> = [];
   private readonly aheadTimer: Array<NodeJS.Immediate | undefined> = [];
   private readonly lastEnd: number[] = [];
 
@@ -170,34 +192,25 @@ export class SqliteEventLog implements EventLog {
       throw new OmniError('invalid_argument', `${options.path} was created with ${stored.value} partitions; the partition count cannot change (configured: ${options.partitions})`);
     }
     this.db.prepare("INSERT OR IGNORE INTO log_meta VALUES ('partitions', ?)").run(String(options.partitions));
-    this.state = loadPartitionState(this.db, options.partitions);
+    this.appender = new LogAppender(this.db, options.partitions, options.dedupWindowMs);
+    // What readers see: acknowledged appends only (the appender runs ahead while a group awaits its fsync).
+    this.state = this.appender.state.map((s) => ({ ...s }));
     for (let p = 0; p < options.partitions; p++) {
       this.readFrom.push(this.db.prepare<[number, number], MessageRow>(`SELECT ${READ_COLUMNS} FROM ${messageTable(p)} WHERE seq >= ? ORDER BY seq LIMIT ?`).raw(true) as unknown as Database.Statement<[number, number], MessageRow>);
-      // Enqueue times rise with the sequence number, so the first message at or after a time is a range seek.
-      this.seqAtTime.push(this.db.prepare(`SELECT seq FROM ${messageTable(p)} WHERE enqueued >= ? ORDER BY seq LIMIT 1`));
+      this.scanFrom.push(this.db.prepare<[number, number], ScanRow>(`SELECT ${SCAN_COLUMNS} FROM ${messageTable(p)} WHERE seq >= ? ORDER BY seq LIMIT ?`).raw(true) as unknown as Database.Statement<[number, number], ScanRow>);
+      this.rowAtOrAfter.push(this.db.prepare(rowAtOrAfterSql(p)));
     }
-    const writerOptions: WriterOptions = {
-      path: options.path, partitions: options.partitions, dedupWindowMs: options.dedupWindowMs,
-      fsync: options.durability === 'fsync', checkpointIntervalMs: CHECKPOINT_INTERVAL_MS,
-    };
-    this.writer = startWriter(writerOptions);
-    this.writer.unref();
-    this.writer.on('message', (reply: WriterReply) => this.onReply(reply));
-    this.writer.on('error', (err) => this.fail(`the log writer failed: ${err.message}`));
-    this.writerExited = new Promise((resolve) => this.writer.once('exit', () => {
-      if (!this.closed) this.fail('the log writer stopped');
+    this.checkpointer = startCheckpointer({ path: options.path, intervalMs: CHECKPOINT_INTERVAL_MS });
+    this.checkpointer.unref();
+    this.checkpointer.on('message', (m: CheckpointerMessage) => {
+      if (m.type === 'warning') options.onError?.(m.message);
+    });
+    this.checkpointer.on('error', (err) => options.onError?.(`the log's checkpointer failed: ${err.message}`));
+    this.checkpointerClosed = new Promise((resolve) => this.checkpointer.once('exit', () => {
+      // Appends still work without it, but the WAL then grows until the next start.
+      if (!this.closed) options.onError?.("the log's checkpointer stopped; the WAL grows until a restart");
       resolve();
     }));
-  }
-
-  private onReply(reply: WriterReply): void {
-    if (reply.type === 'warning') {
-      this.options.onError?.(reply.message);
-      return;
-    }
-    const handler = this.requests.get(reply.id);
-    this.requests.delete(reply.id);
-    handler?.(reply);
   }
 
   private fail(message: string): void {
@@ -207,19 +220,6 @@ export class SqliteEventLog implements EventLog {
     for (const g of this.pending) g.reject(err);
     this.pending = [];
     this.pendingMessages = 0;
-    for (const handler of this.requests.values()) handler({ type: 'failed', id: -1, message });
-    this.requests.clear();
-  }
-
-  private request(req: WriterRequest, transfer: ArrayBuffer[] = []): Promise<WriterReply> {
-    return new Promise((resolve) => {
-      this.requests.set(req.id, resolve);
-      // Referenced while a request is outstanding, so a process waiting on the log stays alive.
-      this.writer.ref();
-      this.writer.postMessage(req, transfer);
-    }).finally(() => {
-      if (this.requests.size === 0 && !this.closed) this.writer.unref();
-    }) as Promise<WriterReply>;
   }
 
   append(batch: readonly NewMessage[]): Promise<AppendResult[]> {
@@ -232,7 +232,7 @@ export class SqliteEventLog implements EventLog {
     return new Promise((resolve, reject) => {
       this.pending.push({ batch, resolve, reject });
       this.pendingMessages += batch.length;
-      if (this.writing < MAX_GROUPS_IN_FLIGHT) this.scheduleFlush();
+      this.scheduleFlush();
     });
   }
 
@@ -242,43 +242,78 @@ export class SqliteEventLog implements EventLog {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      void this.flush();
+      this.flush();
     });
   }
 
-  /** Sends one group to the writer; the next group forms while this one commits. */
-  private async flush(): Promise<void> {
-    if (this.writing >= MAX_GROUPS_IN_FLIGHT || this.pending.length === 0) return;
+  /** Commits the waiting appends as one group. */
+  private flush(): void {
+    if (this.pending.length === 0 || this.failure) return;
     const group = this.pending;
     this.pending = [];
     this.pendingMessages = 0;
-    this.writing++;
-    // Metadata travels as one JSON string and the bodies as one latin1 string: strings clone with
-    // a memcpy, where a graph of small arrays or a transferred buffer costs far more per message.
-    const messages: WireMessage[] = [];
-    const bodies: string[] = [];
-    let at = 0;
-    for (const g of group) {
-      for (const m of g.batch) {
-        const body = m.body.toString('latin1');
-        bodies.push(body);
-        messages.push([m.deviceId, m.tenant, m.generationId, encodeAuth(m.authMethod), m.messageId ?? null, m.correlationId ?? null,
-          m.contentType ?? null, m.contentEncoding ?? null, hasKeys(m.properties) ? JSON.stringify(m.properties) : null, at, at + body.length]);
-        at += body.length;
-      }
-    }
-    const reply = await this.request({ type: 'append', id: this.nextRequestId++, messages: JSON.stringify(messages), bodies: bodies.join('') });
-    this.writing--;
-    if (reply.type !== 'appended') {
-      const err = new OmniError('internal', `The log could not commit the append: ${reply.type === 'failed' ? reply.message : reply.type}`);
+    let positions: number[];
+    try {
+      positions = this.appender.append(group);
+    } catch (cause) {
+      const err = new OmniError('internal', `The log could not commit the append: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
       for (const g of group) g.reject(err);
-    } else {
-      this.settle(group, reply.positions);
+      return;
     }
-    void this.flush();
+    if (this.options.durability !== 'fsync') {
+      this.settle(group, positions);
+      return;
+    }
+    this.unsynced.push({ group, positions });
+    if (!this.syncing) this.sync();
   }
 
-  private settle(group: PendingAppend[], positions: Float64Array): void {
+  /**
+   * Flushes the WAL to disk for every group committed so far. Groups committed while it runs wait
+   * for the next one, so each fdatasync covers everything that arrived during the last.
+   */
+  private sync(): void {
+    const waiting = this.unsynced;
+    this.unsynced = [];
+    this.syncing = true;
+    try {
+      this.walFd ??= openSync(`${this.options.path}-wal`, 'r');
+    } catch (err) {
+      this.syncFailed(waiting, err);
+      return;
+    }
+    fdatasync(this.walFd, (err) => {
+      if (err) {
+        this.syncFailed(waiting, err);
+        return;
+      }
+      this.syncing = false;
+      for (const u of waiting) this.settle(u.group, u.positions);
+      if (this.unsynced.length > 0) this.sync();
+      else this.whenSyncIdle();
+    });
+  }
+
+  /**
+   * What failed to reach the disk may be gone, and a later fsync cannot say (the kernel may have
+   * dropped the dirty pages), so the log stops taking writes rather than acknowledge on top of it.
+   */
+  private syncFailed(waiting: UnsyncedGroup[], cause: unknown): void {
+    this.syncing = false;
+    this.fail(`fdatasync of the write-ahead log failed: ${cause instanceof Error ? cause.message : String(cause)}`);
+    const err = new OmniError('internal', `The log could not make the append durable: ${this.failure}`, { cause });
+    for (const u of [...waiting, ...this.unsynced]) for (const g of u.group) g.reject(err);
+    this.unsynced = [];
+    this.whenSyncIdle();
+  }
+
+  private whenSyncIdle(): void {
+    const waiters = this.syncIdle;
+    this.syncIdle = [];
+    for (const w of waiters) w();
+  }
+
+  private settle(group: PendingAppend[], positions: number[]): void {
     const touched = new Set<PartitionId>();
     // A group usually shares one enqueue time: one Date for all of them (results are read-only).
     let time = new Date(NaN);
@@ -322,7 +357,7 @@ export class SqliteEventLog implements EventLog {
         return Number(from.offset) + 1;
       }
       case 'time':
-        return this.seqAtTime[partition]!.get(from.time.getTime())?.seq ?? st.nextSeq;
+        return firstSeqAtOrAfter(st.firstSeq, st.nextSeq, from.time.getTime(), (seq) => this.rowAtOrAfter[partition]!.get(seq));
     }
   }
 
@@ -330,42 +365,78 @@ export class SqliteEventLog implements EventLog {
     const st = this.checkPartition(partition);
     const requested = this.resolveStart(partition, from);
     const start = Math.max(requested, st.firstSeq);
-    // Bounded by what this process knows is committed, so a page never runs ahead of the acks.
+    const rows = this.pageRows(this.readFrom[partition]!, partition, start, max);
+    const messages: StoredMessage[] = new Array(rows.length);
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
+      messages[i] = new ReadMessage(partition, r[0], new Date(r[1]), r[2], r[3], r[4], decodeAuth(r[5]), r[6], r[7], r[8], r[9], r[10] ?? NO_PROPERTIES, r[11], r[12]);
+    }
+    return { messages, startedAtEarliest: requested < st.firstSeq, nextSequenceNumber: nextAfter(rows, start) };
+  }
+
+  async scan(partition: PartitionId, from: ReadFrom, max: number, visit: MessageVisitor): Promise<ScanResult> {
+    const st = this.checkPartition(partition);
+    const requested = this.resolveStart(partition, from);
+    const start = Math.max(requested, st.firstSeq);
+    const rows = this.pageRows(this.scanFrom[partition]!, partition, start, max);
+    for (const r of rows) {
+      let messageId: string | undefined;
+      let correlationId: string | undefined;
+      if (r[3] !== null) {
+        const ids = JSON.parse(r[3]) as [string | null, string | null];
+        messageId = ids[0] ?? undefined;
+        correlationId = ids[1] ?? undefined;
+      }
+      visit(r[0], r[1], this.sharedFields(r[2]), messageId, correlationId, r[4]);
+    }
+    return { count: rows.length, startedAtEarliest: requested < st.firstSeq, nextSequenceNumber: nextAfter(rows, start) };
+  }
+
+  /** One frozen object per distinct value of the shared fields (the key is their JSON array). */
+  private sharedFields(key: string): SharedFields {
+    let f = this.shared.get(key);
+    if (f === undefined) {
+      const [deviceId, tenant, generationId, auth, contentType, contentEncoding, properties, bodyJson] =
+        JSON.parse(key) as [string, string, string, string, string | null, string | null, string | null, number | null];
+      f = Object.freeze({
+        deviceId, tenant, generationId, authMethod: decodeAuth(auth), contentType: contentType ?? undefined, contentEncoding: contentEncoding ?? undefined,
+        propertiesJson: properties ?? NO_PROPERTIES, bodyIsJson: bodyJson === null ? undefined : bodyJson === 1,
+      });
+      if (this.shared.size >= MAX_SHARED) this.shared.clear();
+      this.shared.set(key, f);
+    }
+    return f;
+  }
+
+  /**
+   * The rows of a page from `start`, at most `max`. Bounded by what this process knows is
+   * committed, so a page never runs ahead of the acks. A reader going through a partition page by
+   * page (this read continues the last one, and returned a full page) gets its next full page read
+   * ahead while the event loop would be idle (a client parses the page meanwhile); only when a full
+   * page is already committed, so the rows read ahead are the ones a later read gets (stored rows
+   * never change, and retention moving past them would have moved `start`). Readers interleaving
+   * elsewhere, or reading another size or through the other statement, get none.
+   */
+  private pageRows<R>(statement: Database.Statement<[number, number], R>, partition: PartitionId, start: number, max: number): R[] {
+    const st = this.state[partition]!;
     const limit = Math.min(max, st.nextSeq - start);
     const timer = this.aheadTimer[partition];
     if (timer !== undefined) clearImmediate(timer);
     this.aheadTimer[partition] = undefined;
     const ahead = this.ahead[partition];
     this.ahead[partition] = undefined;
-    // A full page read ahead from the same place is exactly what this read would return: stored
-    // rows never change, and retention moving past it would have moved `start`.
-    const messages = ahead !== undefined && ahead.start === start && ahead.max === max && ahead.messages.length === limit
-      ? ahead.messages
-      : this.readRows(partition, start, limit);
-    // A reader going through a partition page by page (this read continues the last one, and
-    // returned a full page) gets its next full page read ahead while the event loop would be idle
-    // (a client parses the page meanwhile). Only when a full page is already committed, so the
-    // page read ahead is the one a later read would get; readers interleaving elsewhere get none.
-    const end = start + messages.length;
-    if (this.lastEnd[partition] === start && messages.length === max && max > 0 && st.nextSeq - end >= max) {
+    const rows = ahead !== undefined && ahead.statement === statement && ahead.start === start && ahead.max === max && ahead.rows.length === limit
+      ? ahead.rows as R[]
+      : limit > 0 ? statement.all(start, limit) : [];
+    const end = start + rows.length;
+    if (this.lastEnd[partition] === start && rows.length === max && max > 0 && st.nextSeq - end >= max) {
       this.aheadTimer[partition] = setImmediate(() => {
         this.aheadTimer[partition] = undefined;
-        if (!this.closed) this.ahead[partition] = { start: end, max, messages: this.readRows(partition, end, max) };
+        if (!this.closed) this.ahead[partition] = { statement, start: end, max, rows: statement.all(end, max) };
       });
     }
     this.lastEnd[partition] = end;
-    const last = messages[messages.length - 1];
-    return { messages, startedAtEarliest: requested < st.firstSeq, nextSequenceNumber: last ? last.sequenceNumber + 1 : start };
-  }
-
-  private readRows(partition: PartitionId, start: number, limit: number): StoredMessage[] {
-    const rows = limit <= 0 ? [] : this.readFrom[partition]!.all(start, limit);
-    const messages: StoredMessage[] = new Array(rows.length);
-    for (let i = 0; i < rows.length; i++) {
-      const r = rows[i]!;
-      messages[i] = new ReadMessage(partition, r[0], new Date(r[1]), r[2], r[3], r[4], decodeAuth(r[5]), r[6], r[7], r[8], r[9], r[10] ?? NO_PROPERTIES, r[11], r[12]);
-    }
-    return messages;
+    return rows;
   }
 
   async partitions(): Promise<PartitionInfo[]> {
@@ -383,11 +454,17 @@ export class SqliteEventLog implements EventLog {
   }
 
   async applyRetention(now: Date): Promise<RetentionResult> {
-    if (this.closed || this.failure) return { deletedMessages: 0 };
-    const reply = await this.request({ type: 'retain', id: this.nextRequestId++, cutoffMs: now.getTime() - this.options.retentionMs, nowMs: now.getTime() });
-    if (reply.type !== 'retained') throw new OmniError('internal', `Retention failed: ${reply.type === 'failed' ? reply.message : reply.type}`);
-    reply.firstSeqs.forEach((seq, p) => { this.state[p]!.firstSeq = seq; });
-    return { deletedMessages: reply.deleted };
+    const keepFrom = this.closed || this.failure ? [] : this.appender.retentionBounds(now.getTime() - this.options.retentionMs);
+    let deletedMessages = 0;
+    while (!this.closed && !this.failure) {
+      const step = this.appender.retentionStep(keepFrom, now.getTime());
+      deletedMessages += step.deleted;
+      this.appender.state.forEach((s, p) => { this.state[p]!.firstSeq = s.firstSeq; });
+      if (step.done) break;
+      // Requests and appends run between steps: retention never holds the event loop for long.
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    return { deletedMessages };
   }
 
   onAppend(listener: (partitions: ReadonlySet<PartitionId>) => void): () => void {
@@ -400,15 +477,13 @@ export class SqliteEventLog implements EventLog {
     this.closed = true;
     for (const t of this.aheadTimer) if (t !== undefined) clearImmediate(t);
     this.ahead.length = 0;
-    // Commit what is waiting, then let the writer checkpoint and close.
-    while (!this.failure && (this.writing > 0 || this.pending.length > 0)) {
-      await this.flush();
-      if (this.writing > 0) await new Promise((r) => setImmediate(r));
-    }
-    if (!this.failure) await this.request({ type: 'close', id: this.nextRequestId++ });
-    // Held until the thread is gone, so the process waits for its last checkpoint.
-    this.writer.ref();
-    await this.writerExited;
+    // Commit what is waiting and let its fdatasync finish, then the checkpointer's last checkpoint.
+    this.flush();
+    if (this.syncing) await new Promise<void>((resolve) => this.syncIdle.push(resolve));
+    if (this.walFd !== undefined) closeSync(this.walFd);
+    this.checkpointer.ref();
+    this.checkpointer.postMessage('close');
+    await this.checkpointerClosed;
     this.db.close();
   }
 }

@@ -1,10 +1,11 @@
-// The embedded log's tables, shared by the reading connection (event loop) and the writer thread.
+// The embedded log's tables, shared by the event loop's connection and the checkpointer thread.
 import type Database from 'better-sqlite3';
 import { isUtf8 } from 'node:buffer';
+import { isJsonText } from '../core/json-text.js';
 
 /**
- * `body_json`: whether the body is JSON by the feed's rule (isJsonBody below), decided once by the
- * writer thread: 1 or 0, NULL for rows written before the column existed (readers check then).
+ * `body_json`: whether the body is JSON by the feed's rule (isJsonBody below), decided once when
+ * the message is stored: 1 or 0, NULL for rows written before the column existed (readers check then).
  */
 export const MESSAGE_COLUMNS = 'seq, enqueued, device_id, tenant, generation_id, auth, message_id, correlation_id, content_type, content_encoding, properties, body, body_json';
 
@@ -23,25 +24,19 @@ function utf8Encoding(contentEncoding: string | undefined | null): boolean {
 
 /**
  * Whether a body is JSON, so the feed can inline its bytes (docs/feed.md, "Bodies"): valid UTF-8
- * that JSON.parse accepts, no content encoding other than UTF-8, and a content type that is
- * absent, `application/json` or `…+json` (charset UTF-8 if given). The writer thread stores the
- * answer with the message; the feed calls this only for rows stored without it.
+ * that JSON.parse would accept, no content encoding other than UTF-8, and a content type that is
+ * absent, `application/json` or `…+json` (charset UTF-8 if given). The appender stores the answer
+ * with the message; the feed calls this only for rows stored without it.
  */
 export function isJsonBody(body: Buffer, contentType: string | undefined | null, contentEncoding: string | undefined | null): boolean {
-  if (declaredJson(contentType) === false || !utf8Encoding(contentEncoding) || !isUtf8(body)) return false;
-  try {
-    JSON.parse(body.toString('utf8'));
-    return true;
-  } catch {
-    return false;
-  }
+  return declaredJson(contentType) !== false && utf8Encoding(contentEncoding) && isUtf8(body) && isJsonText(body);
 }
 
 export function messageTable(partition: number): string {
   return `messages_${partition}`;
 }
 
-/** WAL, and no automatic checkpoints: the writer thread runs them, so no request waits on their fsync. */
+/** WAL, and no automatic checkpoints: the checkpointer thread runs them, so no request waits on their fsync. */
 export function configureConnection(db: Database.Database): void {
   db.pragma('journal_mode = WAL');
   // NORMAL in WAL mode: a commit is in the OS before we acknowledge, so it survives kill -9.
@@ -93,29 +88,35 @@ export function loadPartitionState(db: Database.Database, partitions: number): P
   return out;
 }
 
-/** A message as it crosses to the writer thread: a tuple; the body is a slice of the group's latin1 body string. */
-export type WireMessage = [
-  deviceId: string, tenant: string, generationId: string, auth: string, messageId: string | null, correlationId: string | null,
-  contentType: string | null, contentEncoding: string | null, properties: string | null, bodyStart: number, bodyEnd: number,
-];
+/** The row with the lowest sequence number at or after `seq`, if any. */
+export type RowAtOrAfter = (seq: number) => { seq: number; enqueued: number } | undefined;
 
-export type WriterRequest =
-  | { readonly type: 'append'; readonly id: number; readonly messages: string; readonly bodies: string } // messages: JSON of WireMessage[]
-  | { readonly type: 'retain'; readonly id: number; readonly cutoffMs: number; readonly nowMs: number }
-  | { readonly type: 'close'; readonly id: number };
-
-export type WriterReply =
-  /** Four numbers per message: partition, sequence number, enqueue time (ms), duplicate (0/1). */
-  | { readonly type: 'appended'; readonly id: number; readonly positions: Float64Array }
-  | { readonly type: 'retained'; readonly id: number; readonly deleted: number; readonly firstSeqs: number[] }
-  | { readonly type: 'closed'; readonly id: number }
-  | { readonly type: 'failed'; readonly id: number; readonly message: string }
-  | { readonly type: 'warning'; readonly message: string };
-
-export interface WriterOptions {
-  readonly path: string;
-  readonly partitions: number;
-  readonly dedupWindowMs: number;
-  readonly fsync: boolean;
-  readonly checkpointIntervalMs: number;
+/**
+ * The first sequence number in [lo, hi) whose message was enqueued at or after `timeMs`, or `hi`
+ * when there is none. Enqueue times rise with the sequence number, so this is a binary search of
+ * point seeks: a partition holding days of messages is never scanned on the event loop.
+ */
+export function firstSeqAtOrAfter(lo: number, hi: number, timeMs: number, rowAtOrAfter: RowAtOrAfter): number {
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    const row = rowAtOrAfter(mid);
+    if (row === undefined || row.enqueued >= timeMs) hi = mid;
+    else lo = row.seq + 1;
+  }
+  return lo;
 }
+
+/** The statement behind RowAtOrAfter, for one partition's table. */
+export function rowAtOrAfterSql(partition: number): string {
+  return `SELECT seq, enqueued FROM ${messageTable(partition)} WHERE seq >= ? ORDER BY seq LIMIT 1`;
+}
+
+export interface CheckpointerOptions {
+  readonly path: string;
+  readonly intervalMs: number;
+}
+
+/** What the checkpointer thread tells the event log. */
+export type CheckpointerMessage =
+  | { readonly type: 'warning'; readonly message: string }
+  | { readonly type: 'closed' };

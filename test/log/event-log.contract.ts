@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { OmniError } from '../../src/core/errors.js';
 import { partitionFor, type NewMessage } from '../../src/core/message.js';
-import type { EventLog, EventLogOptions } from '../../src/log/event-log.js';
+import type { EventLog, EventLogOptions, SharedFields } from '../../src/log/event-log.js';
 
 export interface LogFactory {
   /** Opens a log; the same `store` name reopens the same data. */
@@ -122,6 +122,72 @@ export function eventLogContract(name: string, factory: () => Promise<LogFactory
       withLog({}, async (log) => {
         await assert.rejects(log.read(4, { kind: 'earliest' }, 1), (e: unknown) => e instanceof OmniError && e.code === 'partition_not_found');
         await assert.rejects(log.read(-1, { kind: 'earliest' }, 1), (e: unknown) => e instanceof OmniError && e.code === 'partition_not_found');
+        await assert.rejects(log.scan(4, { kind: 'earliest' }, 1, () => {}), (e: unknown) => e instanceof OmniError && e.code === 'partition_not_found');
+      }));
+
+    test('a scan hands over exactly what a read returns, from every kind of start', () =>
+      withLog({ partitions: 1 }, async (log) => {
+        const hub = { scope: 'hub', type: 'sas', issuer: 'iothub', policy: 'service' } as const;
+        const first = await log.append([
+          msg('d', '{"a":[1,"ü"]}', { properties: { k: 'v', 'with space': 'x"y' } }),
+          msg('d', Buffer.from([0xff, 0x00, 0xc3, 0x28]), { messageId: 'm-1' }),
+          msg('e', ' 42 ', { contentType: 'application/json; charset=utf-8', contentEncoding: 'utf-8', correlationId: 'c-1', authMethod: hub }),
+          msg('e', '{}', { contentType: 'text/plain', messageId: 'm-2', correlationId: '' }),
+        ]);
+        await sleep(15);
+        const later = await log.append([msg('d', '"x"', { tenant: 'brand-a', generationId: '7' })]);
+        const froms: Array<Parameters<EventLog['read']>[1]> = [
+          { kind: 'earliest' }, { kind: 'sequence', sequenceNumber: 1 }, { kind: 'afterOffset', offset: first[2]!.offset },
+          { kind: 'time', time: later[0]!.enqueuedTimeUtc }, { kind: 'sequence', sequenceNumber: 99 },
+        ];
+        for (const from of froms) {
+          for (const max of [2, 100]) {
+            const page = await log.read(0, from, max);
+            const seen: unknown[] = [];
+            const result = await log.scan(0, from, max, (seq, enqueuedMs, shared, messageId, correlationId, body) => {
+              assert.equal(typeof body === 'string', shared.bodyIsJson === true, 'a body is text exactly when it is known to be JSON');
+              seen.push({
+                seq, enqueuedMs, deviceId: shared.deviceId, tenant: shared.tenant, generationId: shared.generationId, authMethod: shared.authMethod,
+                contentType: shared.contentType, contentEncoding: shared.contentEncoding, properties: JSON.parse(shared.propertiesJson),
+                messageId, correlationId, body: typeof body === 'string' ? Buffer.from(body, 'utf8') : body,
+              });
+            });
+            assert.deepEqual(seen, page.messages.map((m) => ({
+              seq: m.sequenceNumber, enqueuedMs: m.enqueuedTimeUtc.getTime(), deviceId: m.deviceId, tenant: m.tenant, generationId: m.generationId,
+              authMethod: m.authMethod, contentType: m.contentType, contentEncoding: m.contentEncoding, properties: m.properties,
+              messageId: m.messageId, correlationId: m.correlationId, body: m.body,
+            })), JSON.stringify({ from, max }));
+            assert.deepEqual(result, { count: page.messages.length, startedAtEarliest: page.startedAtEarliest, nextSequenceNumber: page.nextSequenceNumber });
+            for (const m of page.messages) assert.equal(m.offset, String(m.sequenceNumber), 'what a scan leaves out, the feed derives');
+          }
+        }
+      }));
+
+    test('a scan shares one SharedFields object between messages with the same fields, and only between them', () =>
+      withLog({ partitions: 1 }, async (log) => {
+        // Pairs that a careless key (fields joined by a separator, null read as empty) would confuse.
+        await log.append([
+          msg('a', '1', { contentType: 'x', contentEncoding: 'y' }),
+          msg('a', '2', { contentType: 'x', contentEncoding: 'y' }),
+          msg('a', '3', { contentType: 'x","y' }),
+          msg('a', '4', { contentType: '' }),
+          msg('a', '5'),
+          msg('a', '6', { properties: { p: '1' } }),
+          msg('a', '7', { properties: { p: '1' } }),
+          msg('a\u0001b', '8'),
+          msg('a', '9', { tenant: '\u0001b' }),
+        ]);
+        const shared: SharedFields[] = [];
+        await log.scan(0, { kind: 'earliest' }, 100, (_seq, _ms, f) => shared.push(f));
+        assert.equal(shared.length, 9);
+        assert.equal(shared[0], shared[1]);
+        assert.equal(shared[5], shared[6]);
+        assert.equal(new Set(shared).size, 7);
+        assert.deepEqual(shared.map((f) => [f.deviceId, f.tenant, f.contentType, f.contentEncoding, f.propertiesJson]), [
+          ['a', 'default', 'x', 'y', '{}'], ['a', 'default', 'x', 'y', '{}'], ['a', 'default', 'x","y', undefined, '{}'], ['a', 'default', '', undefined, '{}'],
+          ['a', 'default', undefined, undefined, '{}'], ['a', 'default', undefined, undefined, '{"p":"1"}'], ['a', 'default', undefined, undefined, '{"p":"1"}'],
+          ['a\u0001b', 'default', undefined, undefined, '{}'], ['a', '\u0001b', undefined, undefined, '{}'],
+        ]);
       }));
 
     test('a repeated messageId from the same device is acknowledged and stored once', () =>
@@ -169,6 +235,9 @@ export function eventLogContract(name: string, factory: () => Promise<LogFactory
         assert.equal(deletedMessages, 2);
         const page = await log.read(0, { kind: 'sequence', sequenceNumber: 0 }, 10);
         assert.equal(page.startedAtEarliest, true);
+        const scanned: number[] = [];
+        assert.deepEqual(await log.scan(0, { kind: 'sequence', sequenceNumber: 0 }, 10, (seq) => scanned.push(seq)), { count: 1, startedAtEarliest: true, nextSequenceNumber: 3 });
+        assert.deepEqual(scanned, [2]);
         assert.deepEqual(page.messages.map((m) => [m.sequenceNumber, m.body.toString()]), [[2, 'new-2']]);
         const info = (await log.partitions())[0]!;
         assert.equal(info.beginningSequenceNumber, 2);
