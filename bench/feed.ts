@@ -2,9 +2,11 @@
 // it, commit its cursor, repeat) by one reader and by one reader per partition, beside the log's
 // raw read rate (EventLog.read in pages of 1,000, in this process) over the same prefilled log,
 // in the same run.
-//   npx tsx bench/feed.ts [--messages 200000] [--runs 5] [--page 1000] [--server-cpu-prof DIR]
+//   npx tsx bench/feed.ts [--messages 200000] [--runs 5] [--page 1000] [--client http|fetch] [--server-cpu-prof DIR]
 // --server-cpu-prof writes a V8 CPU profile of the server (node --cpu-prof) into DIR.
+// --client fetch reads with the global fetch (undici) instead of node:http (see `request` below).
 import { readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,7 +18,12 @@ import type { NewMessage } from '../src/core/message.js';
 import { SqliteEventLog } from '../src/log/sqlite-event-log.js';
 import { machine, median, spawnReady, table } from './harness.js';
 
-const { values } = parseArgs({ options: { messages: { type: 'string', default: '200000' }, runs: { type: 'string', default: '5' }, page: { type: 'string', default: '1000' }, 'server-cpu-prof': { type: 'string' } } });
+const { values } = parseArgs({ options: {
+  messages: { type: 'string', default: '200000' }, runs: { type: 'string', default: '5' }, page: { type: 'string', default: '1000' },
+  client: { type: 'string', default: 'http' }, 'server-cpu-prof': { type: 'string' },
+} });
+if (values.client !== 'http' && values.client !== 'fetch') throw new Error('--client is http or fetch');
+const CLIENT = values.client;
 const MESSAGES = Number(values.messages);
 const RUNS = Number(values.runs);
 const PAGE = Number(values.page);
@@ -76,43 +83,82 @@ async function rawRead(log: SqliteEventLog, touch = false): Promise<number> {
   return n / ((performance.now() - started) / 1000);
 }
 
+/** The client's own CPU time so far (all its threads) in ms: during an API read that is the client's work. */
+function ownCpuMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+// Each reader keeps one connection, as a long-running worker would. node:http rather than fetch by
+// default: on a 2-core VM undici's fetch cost the client ~1.5 ms more CPU per page (streams and
+// promises per chunk), time the server then lacks; `--client fetch` measures it that way.
+const agent = new http.Agent({ keepAlive: true });
+
+interface Reply {
+  readonly status: number;
+  /** The body as text (UTF-8), as a reader decodes it before JSON.parse. */
+  readonly text: string;
+}
+
+function httpRequest(url: string, method: string, authorization: string, body?: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent, headers: { authorization } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+async function fetchRequest(url: string, method: string, authorization: string, body?: string): Promise<Reply> {
+  const res = await fetch(url, { method, headers: { authorization }, body });
+  return { status: res.status, text: await res.text() };
+}
+
+const request = CLIENT === 'http' ? httpRequest : fetchRequest;
+
 /**
  * Every message once through a new consumer group: `readers` readers of the group (which split
  * its partitions) each loop pull → parse → commit until all messages were read; the time stops
  * at the commit of the last page.
  */
-async function apiRead(url: string, authorization: string, group: string, readers: number, pid?: number): Promise<{ rate: number; serverCpuMs?: number }> {
-  const headers = { authorization };
-  const put = await fetch(`${url}/api/consumergroups/${group}`, { method: 'PUT', headers, body: '{"startFrom":"earliest"}' });
+async function apiRead(url: string, authorization: string, group: string, readers: number, pid?: number): Promise<{ rate: number; clientCpuMs: number; serverCpuMs?: number }> {
+  const put = await request(`${url}/api/consumergroups/${group}`, 'PUT', authorization, '{"startFrom":"earliest"}');
   if (put.status !== 201) throw new Error(`PUT group: ${put.status}`);
   const started = performance.now();
   const cpuBefore = cpuMs(pid);
+  const ownBefore = ownCpuMs();
   let n = 0;
   let elapsed = 0;
   const reader = async (id: string) => {
     // A reader whose partitions are all leased to others waits (wait_ms) instead of spinning.
     while (n < MESSAGES) {
-      const res = await fetch(`${url}/api/consumergroups/${group}/messages?max=${PAGE}&reader=${id}&wait_ms=200`, { headers });
-      const page = (await res.json()) as { messages: unknown[]; cursor: string };
+      const res = await request(`${url}/api/consumergroups/${group}/messages?max=${PAGE}&reader=${id}&wait_ms=200`, 'GET', authorization);
+      if (res.status !== 200) throw new Error(`pull: ${res.status} ${res.text}`);
+      const page = JSON.parse(res.text) as { messages: unknown[]; cursor: string };
       if (page.messages.length === 0) continue;
-      const done = await fetch(`${url}/api/consumergroups/${group}/checkpoint`, { method: 'POST', headers, body: JSON.stringify({ cursor: page.cursor }) });
+      const done = await request(`${url}/api/consumergroups/${group}/checkpoint`, 'POST', authorization, JSON.stringify({ cursor: page.cursor }));
       if (done.status !== 204) throw new Error(`checkpoint: ${done.status}`);
       n += page.messages.length;
       if (n >= MESSAGES) elapsed = performance.now() - started;
     }
   };
   await Promise.all(Array.from({ length: readers }, (_, i) => reader(`r${i}`)));
+  const clientCpuMs = ownCpuMs() - ownBefore;
   const cpuAfter = cpuMs(pid);
   if (n !== MESSAGES) throw new Error(`the API delivered ${n} messages, expected ${MESSAGES}`);
   const rate = n / (elapsed / 1000);
-  return cpuBefore === undefined || cpuAfter === undefined ? { rate } : { rate, serverCpuMs: cpuAfter - cpuBefore };
+  return cpuBefore === undefined || cpuAfter === undefined ? { rate, clientCpuMs } : { rate, clientCpuMs, serverCpuMs: cpuAfter - cpuBefore };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'omnistream-bench-feed-'));
 try {
-  console.log(`# Feed benchmark\n\nmachine: ${machine()}\ncommand: npx tsx bench/feed.ts --messages ${MESSAGES} --runs ${RUNS} --page ${PAGE}`);
+  console.log(`# Feed benchmark\n\nmachine: ${machine()}\ncommand: npx tsx bench/feed.ts --messages ${MESSAGES} --runs ${RUNS} --page ${PAGE} --client ${CLIENT}`);
   console.log(`log: ${MESSAGES.toLocaleString('en-US')} JSON messages (~160 B, 100 devices, ${PARTITIONS} partitions); server: \`node --import tsx src/cli.ts start\` as a child process;`);
-  console.log('client: this process (sharing the machine), each reader looping pull (JSON parsed) → checkpoint; raw: EventLog.read in this process; medians of the runs\n');
+  console.log(`client: this process (sharing the machine), each reader on its own keep-alive connection (${CLIENT === 'http' ? 'node:http' : 'fetch'}) looping pull (body decoded as UTF-8, JSON parsed) → checkpoint; raw: EventLog.read in this process; medians of the runs\n`);
   await prefill(dir);
   const keys = KeyStore.open(dir);
   const policy = keys.policy('service')!;
@@ -123,6 +169,7 @@ try {
   const rawTouched: number[] = [];
   const api: Record<number, number[]> = { 1: [], [PARTITIONS]: [] };
   const serverCpu: Record<number, number[]> = { 1: [], [PARTITIONS]: [] };
+  const clientCpu: Record<number, number[]> = { 1: [], [PARTITIONS]: [] };
   const pid = server.process.pid;
   try {
     const log = openLog(dir);
@@ -133,29 +180,32 @@ try {
       raw.push(await rawRead(log));
       rawTouched.push(await rawRead(log, true));
       for (const readers of [1, PARTITIONS]) {
-        const { rate, serverCpuMs } = await apiRead(server.url, token, `bench-${readers}-${i}`, readers, pid);
+        const { rate, clientCpuMs, serverCpuMs } = await apiRead(server.url, token, `bench-${readers}-${i}`, readers, pid);
         api[readers]!.push(rate);
+        clientCpu[readers]!.push(clientCpuMs);
         if (serverCpuMs !== undefined) serverCpu[readers]!.push(serverCpuMs);
       }
     }
     await log.close();
   } finally {
+    agent.destroy();
     await server.stop();
   }
   const r = median(raw);
   const runs = (xs: number[]) => xs.map((x) => Math.round(x).toLocaleString('en-US')).join(', ');
   const rt = median(rawTouched);
   const rows: Array<Array<string | number>> = [
-    [`raw EventLog.read, pages of ${PAGE.toLocaleString('en-US')}`, Math.round(r), '1.00', '', runs(raw)],
-    [`raw EventLog.read, every body and properties used`, Math.round(rt), (rt / r).toFixed(2), '', runs(rawTouched)],
+    [`raw EventLog.read, pages of ${PAGE.toLocaleString('en-US')}`, Math.round(r), '1.00', '', '', runs(raw)],
+    [`raw EventLog.read, every body and properties used`, Math.round(rt), (rt / r).toFixed(2), '', '', runs(rawTouched)],
   ];
+  const perPage = (ms: number[]) => (median(ms) / (MESSAGES / PAGE)).toFixed(2);
   for (const readers of [1, PARTITIONS]) {
     const a = median(api[readers]!);
     // Server CPU (all its threads) per page of PAGE messages, from /proc: the server's share apart from the client's.
-    const cpu = serverCpu[readers]!.length === 0 ? 'n/a' : (median(serverCpu[readers]!) / (MESSAGES / PAGE)).toFixed(2);
-    rows.push([`consumer-group API, pages of ${PAGE.toLocaleString('en-US')}, ${readers} reader${readers > 1 ? 's' : ''}`, Math.round(a), (a / r).toFixed(2), cpu, runs(api[readers]!)]);
+    const cpu = serverCpu[readers]!.length === 0 ? 'n/a' : perPage(serverCpu[readers]!);
+    rows.push([`consumer-group API, pages of ${PAGE.toLocaleString('en-US')}, ${readers} reader${readers > 1 ? 's' : ''}`, Math.round(a), (a / r).toFixed(2), cpu, perPage(clientCpu[readers]!), runs(api[readers]!)]);
   }
-  console.log(table(['path', 'messages/s (median)', 'ratio to raw', 'server CPU ms/page', 'runs'], rows));
+  console.log(table(['path', 'messages/s (median)', 'ratio to raw', 'server CPU ms/page', 'client CPU ms/page', 'runs'], rows));
   if (sink < 0) console.log(sink); // keeps the touched reads from being optimised away
   console.log('\ntargets: API ≥ 200,000 messages/s and ≥ 0.5 × raw');
 } finally {

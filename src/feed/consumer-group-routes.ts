@@ -6,7 +6,7 @@ import type { HttpPlugin, Method, RequestContext, Route } from '../http/route.js
 import type { ConsumerGroups, StartFrom } from './consumer-groups.js';
 import { intParam, LIMITS, parseTime, readerParam } from './params.js';
 import { streamGroup } from './sse-stream.js';
-import { encodePage, sendJson } from './wire-message.js';
+import { sendJson, WirePage } from './wire-page.js';
 
 const BODY_LIMIT = 16 * 1024;
 
@@ -71,10 +71,11 @@ export function consumerGroupRoutes(auth: Authenticator, groups: ConsumerGroups)
         ctx.res.once('close', onClose);
         const session = await groups.session(group, reader, leaseMs);
         try {
-          const batch = await session.next(max, waitMs, gone.signal);
+          const page = new WirePage('{"messages":', max);
+          const batch = await session.next(max, waitMs, page, gone.signal);
           // Released by shutdown: the server is closing, so this connection must not idle on.
           if (groups.closing.aborted) ctx.res.shouldKeepAlive = false;
-          sendJson(ctx.res, 200, encodePage('{"messages":', batch.messages, `,"cursor":"${session.cursor(batch.positions)}"}`));
+          sendJson(ctx.res, 200, page.json(`,"cursor":"${session.cursor(batch.positions)}"}`));
         } finally {
           session.close();
           ctx.res.off('close', onClose);

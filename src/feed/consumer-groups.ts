@@ -3,9 +3,9 @@
 // committed with a cursor. What a reader was handed but did not commit comes again once its
 // lease lapses or the server restarts (at least once).
 import { OmniError } from '../core/errors.js';
-import type { PartitionId, SequenceNumber, StoredMessage } from '../core/message.js';
+import type { PartitionId, SequenceNumber } from '../core/message.js';
 import type { ConsumerGroup, ConsumerGroupStore, Positions } from '../log/consumer-group-store.js';
-import type { EventLog } from '../log/event-log.js';
+import type { EventLog, MessageVisitor } from '../log/event-log.js';
 import { CursorCodec } from './cursor.js';
 import { LeaseTable, type Lease, type LeaseView } from './leases.js';
 import { checkGroupName, isGroupName } from './params.js';
@@ -16,9 +16,17 @@ export const DEFAULT_GROUP = '$Default';
 /** Where a new or repositioned group starts. */
 export type StartFrom = { readonly kind: 'earliest' } | { readonly kind: 'latest' } | { readonly kind: 'time'; readonly time: Date };
 
-/** Messages handed to a reader, and where each of its partitions stands after them. */
+/**
+ * Where a batch's messages go as they are read (encoded straight into a response, say):
+ * `visitor(p)` receives the next of partition p's messages, in order.
+ */
+export interface BatchSink {
+  visitor(partition: PartitionId): MessageVisitor;
+}
+
+/** How many messages a reader was handed, and where each of its partitions stands after them. */
 export interface Batch {
-  readonly messages: StoredMessage[];
+  readonly count: number;
   readonly positions: Map<PartitionId, SequenceNumber>;
 }
 
@@ -68,18 +76,18 @@ export class ReaderSession {
   }
 
   /**
-   * The next messages from the reader's partitions, at most `max`, waiting up to `waitMs` when
-   * there are none. An empty batch after the wait is normal.
+   * The next messages from the reader's partitions, at most `max`, into `sink`, waiting up to
+   * `waitMs` when there are none. An empty batch after the wait is normal.
    */
-  async next(max: number, waitMs: number, signal?: AbortSignal): Promise<Batch> {
+  async next(max: number, waitMs: number, sink: BatchSink, signal?: AbortSignal): Promise<Batch> {
     const deadline = Date.now() + waitMs;
     for (;;) {
       const { leases } = this.runtime;
       const seen = this.groups.wakeups.version;
       if (leases.rebalance(this.reader, Date.now())) this.groups.wakeups.groupChanged(this.group.name);
-      const batch = await this.groups.readLeases(this.group.name, this.runtime, this.reader, max);
+      const batch = await this.groups.readLeases(this.group.name, this.runtime, this.reader, max, sink);
       const now = Date.now();
-      if (batch.messages.length > 0 || now >= deadline || !this.current || signal?.aborted) return batch;
+      if (batch.count > 0 || now >= deadline || !this.current || signal?.aborted) return batch;
       const mine = new Set(leases.held(this.reader).map((l) => l.partition));
       await this.groups.wakeups.wait(this.group.name, mine, Math.min(deadline, leases.nextExpiry()) - now, seen, signal);
     }
@@ -204,10 +212,10 @@ export class ConsumerGroups {
    * left goes to partitions that had more, so a busy partition never starves a quiet one and
    * each partition's order is kept.
    */
-  async readLeases(name: string, rt: GroupRuntime, reader: string, max: number): Promise<Batch> {
+  async readLeases(name: string, rt: GroupRuntime, reader: string, max: number, sink: BatchSink): Promise<Batch> {
     const held = rt.leases.held(reader).filter((l) => !l.busy);
     const positions = new Map<PartitionId, SequenceNumber>();
-    if (held.length === 0) return { messages: [], positions };
+    if (held.length === 0) return { count: 0, positions };
     const first = rt.rotation++ % held.length;
     const order = [...held.slice(first), ...held.slice(0, first)];
     for (const l of order) l.busy = true;
@@ -216,35 +224,27 @@ export class ConsumerGroups {
         const checkpoints = await this.store.checkpoints(name);
         for (const l of order) l.next ??= checkpoints.get(l.partition) ?? 0;
       }
-      const pages = new Map<Lease, StoredMessage[]>();
       let remaining = max;
       const share = Math.ceil(max / order.length);
       const full: Lease[] = [];
       for (const l of order) {
         const want = Math.min(share, remaining);
-        const got = want > 0 ? await this.readInto(l, want, pages) : 0;
+        const got = want > 0 ? await this.readInto(l, want, sink) : 0;
         remaining -= got;
         if (want > 0 && got === want) full.push(l);
       }
-      for (const l of full) if (remaining > 0) remaining -= await this.readInto(l, remaining, pages);
-      const messages: StoredMessage[] = [];
-      for (const l of order) {
-        messages.push(...(pages.get(l) ?? []));
-        positions.set(l.partition, l.next!);
-      }
-      return { messages, positions };
+      for (const l of full) if (remaining > 0) remaining -= await this.readInto(l, remaining, sink);
+      for (const l of order) positions.set(l.partition, l.next!);
+      return { count: max - remaining, positions };
     } finally {
       for (const l of order) l.busy = false;
     }
   }
 
-  private async readInto(l: Lease, max: number, pages: Map<Lease, StoredMessage[]>): Promise<number> {
-    const page = await this.log.read(l.partition, { kind: 'sequence', sequenceNumber: l.next! }, max);
+  private async readInto(l: Lease, max: number, sink: BatchSink): Promise<number> {
+    const page = await this.log.scan(l.partition, { kind: 'sequence', sequenceNumber: l.next! }, max, sink.visitor(l.partition));
     l.next = page.nextSequenceNumber;
-    const list = pages.get(l);
-    if (list) list.push(...page.messages);
-    else pages.set(l, page.messages);
-    return page.messages.length;
+    return page.count;
   }
 
   /**

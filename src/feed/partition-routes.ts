@@ -4,7 +4,7 @@ import { OmniError } from '../core/errors.js';
 import type { HttpPlugin, RequestContext } from '../http/route.js';
 import type { EventLog, ReadFrom } from '../log/event-log.js';
 import { intParam, LIMITS, parseTime } from './params.js';
-import { encodePage, sendJson } from './wire-message.js';
+import { sendJson, WirePage } from './wire-page.js';
 
 const POSITIONS = ['after_offset', 'from_sequence', 'from_time'] as const;
 
@@ -51,8 +51,11 @@ export function partitionRoutes(auth: Authenticator, log: EventLog): HttpPlugin 
         const from = readFrom(ctx.query);
         const max = intParam(ctx.query, 'max', LIMITS.max);
         // Past the end is an empty page; behind retention starts at the earliest and says so.
-        const page = await log.read(p, from, max);
-        sendJson(ctx.res, 200, encodePage(`{"partitionId":"${p}","startedAtEarliest":${page.startedAtEarliest},"nextSequenceNumber":${page.nextSequenceNumber},"messages":`, page.messages, '}'));
+        // The page's head depends on the scan's outcome, so the messages are written first, then framed.
+        const messages = new WirePage('', max);
+        const page = await log.scan(p, from, max, messages.visitor(p));
+        const head = Buffer.from(`{"partitionId":"${p}","startedAtEarliest":${page.startedAtEarliest},"nextSequenceNumber":${page.nextSequenceNumber},"messages":`);
+        sendJson(ctx.res, 200, Buffer.concat([head, messages.json('}')]));
       },
     }],
   };

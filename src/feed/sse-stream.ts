@@ -6,8 +6,9 @@
 // at most one batch in server memory.
 import type { RequestContext } from '../http/route.js';
 import type { PartitionId, SequenceNumber } from '../core/message.js';
-import type { ConsumerGroups } from './consumer-groups.js';
-import { encodeMessage } from './wire-message.js';
+import type { MessageVisitor } from '../log/event-log.js';
+import type { BatchSink, ConsumerGroups, ReaderSession } from './consumer-groups.js';
+import { ByteWriter, writeMessage } from './wire-message.js';
 
 export interface StreamOptions {
   readonly reader: string;
@@ -30,6 +31,29 @@ function drained(ctx: RequestContext, signal: AbortSignal): Promise<void> {
   });
 }
 
+const EVENT_DATA = Buffer.from('\nevent: message\ndata: ');
+const EVENT_END = Buffer.from('\n\n');
+
+/**
+ * A batch as events, written as the log scans it. Each event's id covers it and everything sent
+ * before, so `sent` moves one message at a time.
+ */
+class EventBatch implements BatchSink {
+  readonly w = new ByteWriter(64 * 1024);
+
+  constructor(private readonly session: ReaderSession, private readonly sent: Map<PartitionId, SequenceNumber>) {}
+
+  visitor(partition: PartitionId): MessageVisitor {
+    return (seq, enqueuedMs, shared, messageId, correlationId, body) => {
+      this.sent.set(partition, seq + 1);
+      this.w.text(`id: ${this.session.cursor(this.sent)}`);
+      this.w.bytes(EVENT_DATA);
+      writeMessage(this.w, partition, seq, enqueuedMs, shared, messageId, correlationId, body);
+      this.w.bytes(EVENT_END);
+    };
+  }
+}
+
 export async function streamGroup(ctx: RequestContext, groups: ConsumerGroups, name: string, options: StreamOptions): Promise<void> {
   const lastEventId = ctx.req.headers['last-event-id'];
   if (typeof lastEventId === 'string' && lastEventId !== '') await groups.commit(name, lastEventId);
@@ -46,20 +70,17 @@ export async function streamGroup(ctx: RequestContext, groups: ConsumerGroups, n
     ctx.res.write('retry: 1000\n\n');
     const sent = new Map<PartitionId, SequenceNumber>();
     while (!stop.signal.aborted && session.current) {
-      const batch = await session.next(options.max, options.heartbeatMs, stop.signal);
+      const events = new EventBatch(session, sent);
+      const batch = await session.next(options.max, options.heartbeatMs, events, stop.signal);
+      // Aborted after reading: what was read is not sent, and comes again from the checkpoint.
       if (stop.signal.aborted) break;
-      if (batch.messages.length === 0) {
+      if (batch.count === 0) {
         // A comment line keeps proxies from closing an idle stream; skipped while backed up.
         if (!ctx.res.writableNeedDrain) ctx.res.write(': heartbeat\n\n');
         continue;
       }
-      let text = '';
-      for (const m of batch.messages) {
-        sent.set(m.partition, m.sequenceNumber + 1);
-        text += `id: ${session.cursor(sent)}\nevent: message\ndata: ${encodeMessage(m)}\n\n`;
-      }
       for (const [p, seq] of batch.positions) sent.set(p, seq);
-      ctx.res.write(text);
+      ctx.res.write(events.w.done());
       await drained(ctx, stop.signal);
     }
   } finally {

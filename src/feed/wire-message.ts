@@ -4,59 +4,27 @@
 //    and a content type that is absent, `application/json` or `…+json` (charset UTF-8 if given).
 //    A body declared as JSON that does not parse is sent as base64 rather than altered.
 //  - Anything else (text/plain, binary, gzip…) is base64, so every byte arrives as sent.
-// Pages are built as JSON bytes directly: a page of 1,000 messages is the feed's hot path, and
-// copying the already-validated body bytes avoids re-serialising every body. The rule itself lives
-// with the log (isJsonBody in log/sqlite-log-schema.ts), whose writer thread applies it once per
-// message at write time; what the log read as text (a JSON body, the properties) is copied as is.
-import type { ServerResponse } from 'node:http';
-import { systemProperties, type StoredMessage } from '../core/message.js';
-import { isJsonBody as bodyIsJsonText } from '../log/sqlite-log-schema.js';
-
-/**
- * Whether the body is JSON by the rules above (and so can be inlined byte for byte). The SQLite
- * log decides it once when it stores the message (on its writer thread) and says so in
- * `bodyIsJson`; messages without it (rows stored before that, other logs) are checked here.
- */
-function isJsonBody(m: StoredMessage): boolean {
-  return m.bodyIsJson ?? bodyIsJsonText(m.body, m.contentType, m.contentEncoding);
-}
+// The rule itself lives with the log (isJsonBody in log/sqlite-log-schema.ts), whose writer thread
+// applies it once per message at write time.
+//
+// A page of 1,000 messages is the feed's hot path, so messages are written as bytes straight from
+// what the log's scan hands over (EventLog.scan), with no object or string per message: what
+// messages share (device, tenant, properties, auth…) is encoded once per SharedFields object, the
+// time-dependent pieces once per enqueue time (messages committed together share it), numbers are
+// written as digits, and a JSON body's text is encoded into place.
+import { systemProperties, type PartitionId, type SequenceNumber, type StoredMessage } from '../core/message.js';
+import type { SharedFields } from '../log/event-log.js';
+import { isJsonBody } from '../log/sqlite-log-schema.js';
 
 const str = JSON.stringify;
-const COMMA = 0x2c;
 const CLOSE_BRACE = 0x7d;
+const QUOTE = 0x22;
+const ZERO = 0x30;
 
-/** The auth-method property is one of a few texts; building it per message cost as much as the rest. */
-const authTexts = new Map<string, string>();
-let deviceAuthText: string | undefined;
-function authMethodText(m: StoredMessage): string {
-  if (m.authMethod.scope === 'device') return (deviceAuthText ??= str(systemProperties(m)['iothub-connection-auth-method']));
-  const key = m.authMethod.policy ?? '';
-  let text = authTexts.get(key);
-  if (text === undefined) {
-    if (authTexts.size > 1_000) authTexts.clear();
-    authTexts.set(key, (text = str(systemProperties(m)['iothub-connection-auth-method'])));
-  }
-  return text;
-}
+const bytes = (s: string): Buffer => Buffer.from(s, 'utf8');
 
-/** Messages committed together share their enqueue time, so the last formatting is often reused. */
-let lastIsoMs = NaN;
-let lastIso = '';
-function isoTime(d: Date): string {
-  const ms = d.getTime();
-  if (ms !== lastIsoMs) {
-    lastIsoMs = ms;
-    lastIso = d.toISOString();
-  }
-  return lastIso;
-}
-
-/**
- * JSON output into one growing buffer: strings are encoded straight into it and JSON bodies are
- * copied as the bytes they are. Concatenating a page as a string and encoding it at the end cost
- * as much again as building it.
- */
-export class JsonWriter {
+/** JSON bytes in one growing buffer. */
+export class ByteWriter {
   private buf: Buffer;
   private at = 0;
 
@@ -64,16 +32,28 @@ export class JsonWriter {
     this.buf = Buffer.allocUnsafe(capacity);
   }
 
-  private reserve(bytes: number): void {
-    if (this.at + bytes <= this.buf.length) return;
-    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + bytes));
+  get length(): number {
+    return this.at;
+  }
+
+  /** Makes room for `n` more bytes at once, so a writer that will be large grows only once. */
+  reserve(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
     this.buf.copy(next, 0, 0, this.at);
     this.buf = next;
   }
 
+  /** Bytes encoded once (the constant and cached pieces of a message). */
+  bytes(b: Uint8Array): void {
+    this.reserve(b.length);
+    this.buf.set(b, this.at);
+    this.at += b.length;
+  }
+
   text(s: string): void {
     this.reserve(s.length * 3); // the most UTF-8 bytes one UTF-16 unit can take
-    this.at += this.buf.write(s, this.at, 'utf8');
+    this.at += this.buf.write(s, this.at);
   }
 
   /** One ASCII character (a separator), without a call into the string encoder. */
@@ -82,9 +62,19 @@ export class JsonWriter {
     this.buf[this.at++] = c;
   }
 
-  bytes(b: Buffer): void {
-    this.reserve(b.length);
-    this.at += b.copy(this.buf, this.at);
+  /** A non-negative integer (up to 2^53) as decimal digits, without making its string. */
+  digits(n: number): void {
+    let len = 1;
+    for (let x = n; x >= 10; x = Math.floor(x / 10)) len++;
+    this.reserve(len);
+    let i = this.at + len;
+    while (n >= 10) {
+      const q = Math.floor(n / 10);
+      this.buf[--i] = ZERO + (n - q * 10);
+      n = q;
+    }
+    this.buf[--i] = ZERO + n;
+    this.at += len;
   }
 
   /** The bytes written so far (a view, valid until the next write). */
@@ -94,56 +84,125 @@ export class JsonWriter {
 }
 
 /**
- * One message as a JSON object. `systemProperties` is written out here rather than through
- * JSON.stringify(systemProperties(m)), which took half the page's time; a test pins the two equal.
+ * The parts of a message that depend only on its SharedFields, as text and, once used, as bytes
+ * (made on first use, so fields seen once cost no more than they must).
  */
-export function writeMessage(w: JsonWriter, m: StoredMessage): void {
-  const device = str(m.deviceId);
-  const offset = str(m.offset);
-  const enqueued = isoTime(m.enqueuedTimeUtc);
-  let out = `{"partition":${m.partition},"sequenceNumber":${m.sequenceNumber},"offset":${offset},"enqueuedTimeUtc":"${enqueued}","deviceId":${device},"tenant":${str(m.tenant)}`;
-  if (m.messageId !== undefined) out += `,"messageId":${str(m.messageId)}`;
-  if (m.correlationId !== undefined) out += `,"correlationId":${str(m.correlationId)}`;
-  if (m.contentType !== undefined) out += `,"contentType":${str(m.contentType)}`;
-  if (m.contentEncoding !== undefined) out += `,"contentEncoding":${str(m.contentEncoding)}`;
-  // The log's stored JSON text of the properties is what JSON.stringify(m.properties) would give.
-  out += `,"properties":${m.propertiesJson ?? str(m.properties)},"systemProperties":{"iothub-connection-device-id":${device},"iothub-connection-auth-method":${authMethodText(m)}`
-    + `,"iothub-connection-auth-generation-id":${str(m.generationId)},"iothub-enqueuedtime":"${enqueued}","iothub-message-source":"Telemetry"`
-    + `,"x-opt-sequence-number":${m.sequenceNumber},"x-opt-offset":${offset},"x-opt-enqueued-time":${m.enqueuedTimeUtc.getTime()}},"body":`;
-  if (m.bodyText !== undefined) {
-    w.text(`${out}${m.bodyText}}`); // the log's text of a JSON body: written as the UTF-8 it was stored as
-  } else if (isJsonBody(m)) {
-    w.text(out);
-    w.bytes(m.body); // valid UTF-8 JSON: its bytes are already the JSON text
-    w.byte(CLOSE_BRACE);
+interface SharedParts {
+  /** `,"deviceId":…,"tenant":…` — message and correlation ids follow it. */
+  readonly head: string;
+  /** From the content type to `"iothub-enqueuedtime":"` — the enqueue time follows it. */
+  readonly tail: string;
+  headBytes?: Buffer;
+  tailBytes?: Buffer;
+  /** head + tail, for the common message without ids. */
+  wholeBytes?: Buffer;
+}
+
+const sharedParts = new WeakMap<SharedFields, SharedParts>();
+
+/** The auth-method property as IoT Hub writes it: the domain's own text, JSON-quoted. */
+function authText(s: SharedFields): string {
+  const probe: StoredMessage = {
+    partition: 0, sequenceNumber: 0, offset: '0', enqueuedTimeUtc: new Date(0), deviceId: s.deviceId, tenant: s.tenant,
+    generationId: s.generationId, authMethod: s.authMethod, body: Buffer.alloc(0), properties: {},
+  };
+  return str(systemProperties(probe)['iothub-connection-auth-method']);
+}
+
+function encodeShared(s: SharedFields): SharedParts {
+  let b = sharedParts.get(s);
+  if (b === undefined) {
+    const device = str(s.deviceId);
+    const head = `,"deviceId":${device},"tenant":${str(s.tenant)}`;
+    let tail = '';
+    if (s.contentType !== undefined) tail += `,"contentType":${str(s.contentType)}`;
+    if (s.contentEncoding !== undefined) tail += `,"contentEncoding":${str(s.contentEncoding)}`;
+    // The log's stored JSON text of the properties is what JSON.stringify(properties) would give.
+    tail += `,"properties":${s.propertiesJson},"systemProperties":{"iothub-connection-device-id":${device},"iothub-connection-auth-method":${authText(s)}`
+      + `,"iothub-connection-auth-generation-id":${str(s.generationId)},"iothub-enqueuedtime":"`;
+    b = { head, tail };
+    sharedParts.set(s, b);
+  }
+  return b;
+}
+
+/** The parts of a message that depend only on its enqueue time, as bytes. */
+interface TimeBytes {
+  readonly ms: number;
+  /** `","enqueuedTimeUtc":"<ISO>"` */
+  readonly first: Buffer;
+  /** `<ISO>","iothub-message-source":"Telemetry","x-opt-sequence-number":` */
+  readonly second: Buffer;
+  /** `","x-opt-enqueued-time":<ms>},"body":` */
+  readonly third: Buffer;
+}
+
+/** Messages committed together share their enqueue time, and a partition's times only rise. */
+let lastTime: TimeBytes | undefined;
+function encodeTime(ms: number): TimeBytes {
+  if (lastTime?.ms !== ms) {
+    const iso = new Date(ms).toISOString();
+    lastTime = {
+      ms,
+      first: bytes(`","enqueuedTimeUtc":"${iso}"`),
+      second: bytes(`${iso}","iothub-message-source":"Telemetry","x-opt-sequence-number":`),
+      third: bytes(`","x-opt-enqueued-time":${ms}},"body":`),
+    };
+  }
+  return lastTime;
+}
+
+const partitionHeads: Buffer[] = [];
+const partitionHead = (p: PartitionId): Buffer => (partitionHeads[p] ??= bytes(`{"partition":${p},"sequenceNumber":`));
+const OFFSET = bytes(',"offset":"');
+const MESSAGE_ID = bytes(',"messageId":');
+const CORRELATION_ID = bytes(',"correlationId":');
+const X_OPT_OFFSET = bytes(',"x-opt-offset":"');
+const BASE64_END = bytes('","bodyEncoding":"base64"}');
+
+/**
+ * One message as a JSON object; the arguments are those of a MessageVisitor. `systemProperties`
+ * is the domain's systemProperties(m) written out by hand; a test pins the two equal.
+ */
+export function writeMessage(
+  w: ByteWriter, partition: PartitionId, seq: SequenceNumber, enqueuedMs: number, shared: SharedFields,
+  messageId: string | undefined, correlationId: string | undefined, body: string | Buffer,
+): void {
+  const s = encodeShared(shared);
+  const t = encodeTime(enqueuedMs);
+  w.bytes(partitionHead(partition));
+  w.digits(seq);
+  w.bytes(OFFSET);
+  w.digits(seq); // a log's offset is its decimal sequence number (see MessageVisitor)
+  w.bytes(t.first);
+  if (messageId === undefined && correlationId === undefined) {
+    w.bytes((s.wholeBytes ??= bytes(s.head + s.tail)));
   } else {
-    w.text(`${out}"${m.body.toString('base64')}","bodyEncoding":"base64"}`);
+    w.bytes((s.headBytes ??= bytes(s.head)));
+    if (messageId !== undefined) {
+      w.bytes(MESSAGE_ID);
+      w.text(str(messageId));
+    }
+    if (correlationId !== undefined) {
+      w.bytes(CORRELATION_ID);
+      w.text(str(correlationId));
+    }
+    w.bytes((s.tailBytes ??= bytes(s.tail)));
   }
-}
-
-/** One message as JSON text (SSE events, tests). */
-export function encodeMessage(m: StoredMessage): string {
-  const w = new JsonWriter();
-  writeMessage(w, m);
-  return w.done().toString('utf8');
-}
-
-/** `prefix` + a JSON array of the messages + `suffix`, as bytes ready to send. */
-export function encodePage(prefix: string, messages: readonly StoredMessage[], suffix: string): Buffer {
-  let estimate = prefix.length + suffix.length + 2;
-  for (const m of messages) estimate += (m.bodyText !== undefined ? m.bodyText.length * 1.1 : m.body.length * 1.4) + 768;
-  const w = new JsonWriter(Math.ceil(estimate));
-  w.text(`${prefix}[`);
-  for (let i = 0; i < messages.length; i++) {
-    if (i > 0) w.byte(COMMA);
-    writeMessage(w, messages[i]!);
+  w.bytes(t.second);
+  w.digits(seq);
+  w.bytes(X_OPT_OFFSET);
+  w.digits(seq);
+  w.bytes(t.third);
+  if (typeof body === 'string') {
+    w.text(body); // the text of a JSON body: its UTF-8 bytes are the stored ones
+  } else if (shared.bodyIsJson ?? isJsonBody(body, shared.contentType, shared.contentEncoding)) {
+    w.bytes(body); // valid UTF-8 JSON (rows stored before the log decided it at write time are checked here)
+  } else {
+    w.byte(QUOTE);
+    w.text(body.toString('base64'));
+    w.bytes(BASE64_END);
+    return;
   }
-  w.text(`]${suffix}`);
-  return w.done();
-}
-
-/** Sends JSON bytes already built (the shell's `ctx.json` would serialise an object again). */
-export function sendJson(res: ServerResponse, status: number, bytes: Buffer): void {
-  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': bytes.length });
-  res.end(bytes);
+  w.byte(CLOSE_BRACE);
 }

@@ -1,43 +1,58 @@
-// The wire encoding of a message: hand-built JSON text, pinned to the domain's own definitions.
+// The wire encoding of a message: bytes written by hand, pinned to JSON.stringify of the message
+// as ARCHITECTURE §3 and the domain's systemProperties define it.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { systemProperties, type StoredMessage } from '../../src/core/message.js';
-import { encodeMessage, encodePage, JsonWriter } from '../../src/feed/wire-message.js';
+import type { SharedFields } from '../../src/log/event-log.js';
+import { ByteWriter, writeMessage } from '../../src/feed/wire-message.js';
+import { WirePage } from '../../src/feed/wire-page.js';
 
 const base: StoredMessage = {
   partition: 2, sequenceNumber: 41, offset: '41', enqueuedTimeUtc: new Date('2026-11-25T10:00:00.123Z'), deviceId: 'dev "quoted" ✓', tenant: 'brand-a',
   generationId: '6380', authMethod: { scope: 'hub', type: 'sas', issuer: 'iothub', policy: 'device' }, properties: { 'a b': 'c"d' }, body: Buffer.from('{"x":[1,2]}'),
 };
 
-test('systemProperties on the wire equal the domain\'s systemProperties', () => {
-  for (const m of [base, { ...base, authMethod: { scope: 'device', type: 'sas', issuer: 'iothub' } } as StoredMessage]) {
-    assert.deepEqual(JSON.parse(encodeMessage(m)).systemProperties, systemProperties(m));
-  }
-});
+function shared(m: StoredMessage, bodyIsJson: boolean | undefined): SharedFields {
+  return {
+    deviceId: m.deviceId, tenant: m.tenant, generationId: m.generationId, authMethod: m.authMethod, contentType: m.contentType,
+    contentEncoding: m.contentEncoding, propertiesJson: JSON.stringify(m.properties), bodyIsJson,
+  };
+}
 
-test('optional fields appear only when set, and the page is a JSON array', () => {
-  const plain = JSON.parse(encodeMessage(base)) as Record<string, unknown>;
-  assert.equal('messageId' in plain, false);
-  assert.deepEqual(plain.body, { x: [1, 2] });
-  const full = JSON.parse(encodeMessage({ ...base, messageId: 'm', correlationId: 'c', contentType: 'application/cloudevents+json; charset=utf-8', contentEncoding: 'UTF-8' }));
-  assert.deepEqual([full.messageId, full.correlationId, full.body], ['m', 'c', { x: [1, 2] }]);
-  assert.deepEqual(JSON.parse(encodePage('{"m":', [base, base], '}').toString()).m.length, 2);
-  assert.equal(encodePage('', [], '').toString(), '[]');
-});
+/** As a scan hands it over: a JSON body as text when the log knows it is JSON, else bytes. */
+function encode(m: StoredMessage, bodyIsJson: boolean | undefined = undefined, w = new ByteWriter()): string {
+  const body = bodyIsJson === true ? m.body.toString('utf8') : m.body;
+  writeMessage(w, m.partition, m.sequenceNumber, m.enqueuedTimeUtc.getTime(), shared(m, bodyIsJson), m.messageId, m.correlationId, body);
+  return w.done().toString('utf8');
+}
 
-test('the writer grows past its first capacity, with multi-byte text and bodies', () => {
-  const w = new JsonWriter(8);
-  const big = { ...base, deviceId: 'ü'.repeat(3000), body: Buffer.from(JSON.stringify({ s: '€'.repeat(5000) })) };
-  w.text('[');
-  for (let i = 0; i < 3; i++) {
-    w.text(i ? ',' : '');
-    w.bytes(Buffer.from(encodeMessage(big)));
+/** The wire message as JSON.stringify writes it: the reference the hand-written bytes must equal. */
+function reference(m: StoredMessage, json: boolean): string {
+  return JSON.stringify({
+    partition: m.partition, sequenceNumber: m.sequenceNumber, offset: m.offset, enqueuedTimeUtc: m.enqueuedTimeUtc.toISOString(),
+    deviceId: m.deviceId, tenant: m.tenant, messageId: m.messageId, correlationId: m.correlationId, contentType: m.contentType,
+    contentEncoding: m.contentEncoding, properties: m.properties, systemProperties: systemProperties(m),
+    body: json ? JSON.parse(m.body.toString('utf8')) : m.body.toString('base64'), bodyEncoding: json ? undefined : 'base64',
+  });
+}
+
+const at = (seq: number, ms = base.enqueuedTimeUtc.getTime()): StoredMessage => ({ ...base, sequenceNumber: seq, offset: String(seq), enqueuedTimeUtc: new Date(ms) });
+
+test('a message is byte for byte what JSON.stringify makes of it, with the domain\'s systemProperties', () => {
+  const cases: StoredMessage[] = [
+    base,
+    { ...base, authMethod: { scope: 'device', type: 'sas', issuer: 'iothub' } },
+    { ...base, messageId: 'm "1"', correlationId: 'c\n1', contentType: 'application/cloudevents+json; charset=utf-8', contentEncoding: 'UTF-8' },
+    { ...base, messageId: 'only-message-id' },
+    { ...base, correlationId: 'only-correlation-id', properties: {} },
+    at(0, 0), at(9), at(10), at(Number.MAX_SAFE_INTEGER, Date.UTC(9999, 11, 31, 23, 59, 59, 999)),
+    { ...base, deviceId: 'ü'.repeat(3000), body: Buffer.from(JSON.stringify({ s: '€'.repeat(5000) })) },
+  ];
+  for (const m of cases) {
+    assert.equal(encode(m, true), reference(m, true));
+    assert.equal(encode(m, undefined), reference(m, true), 'checked when the log does not know');
+    assert.deepEqual(JSON.parse(encode(m, true)).systemProperties, systemProperties(m));
   }
-  w.text(']');
-  const parsed = JSON.parse(w.done().toString('utf8')) as Array<{ deviceId: string; body: { s: string } }>;
-  assert.equal(parsed.length, 3);
-  assert.equal(parsed[2]!.deviceId, big.deviceId);
-  assert.equal(parsed[2]!.body.s.length, 5000);
 });
 
 test('bodies that are not JSON, or not declared as UTF-8 JSON, are base64', () => {
@@ -51,19 +66,40 @@ test('bodies that are not JSON, or not declared as UTF-8 JSON, are base64', () =
   ];
   for (const c of cases) {
     const m = { ...base, ...c };
-    const wire = JSON.parse(encodeMessage(m));
-    assert.equal(wire.bodyEncoding, 'base64', JSON.stringify(c));
-    assert.deepEqual(Buffer.from(wire.body, 'base64'), m.body);
+    assert.equal(encode(m, undefined), reference(m, false), JSON.stringify(c));
+    assert.deepEqual(Buffer.from(JSON.parse(encode(m, false)).body, 'base64'), m.body);
   }
+  // The log's decision is trusted: a body it stored as not JSON stays base64 even if it parses.
+  assert.equal(encode(base, false), reference(base, false));
 });
 
-test('what the log decided at write time is used as is: bodyIsJson, bodyText, propertiesJson', () => {
-  const decided = { ...base, bodyIsJson: true, bodyText: '{"x":[1,2]}', propertiesJson: JSON.stringify(base.properties) };
-  assert.equal(encodeMessage(decided), encodeMessage(base));
-  assert.equal(encodePage('', [decided, decided], '').toString(), encodePage('', [base, base], '').toString());
-  // Without a decision the encoder checks the body itself; with one it trusts it.
-  const text = { ...base, body: Buffer.from('plain') };
-  assert.equal(JSON.parse(encodeMessage(text)).bodyEncoding, 'base64');
-  assert.equal(JSON.parse(encodeMessage({ ...text, bodyIsJson: false })).bodyEncoding, 'base64');
-  assert.deepEqual(JSON.parse(encodeMessage({ ...base, bodyIsJson: true })).body, { x: [1, 2] });
+test('messages written one after another into one writer, past its first capacity', () => {
+  const w = new ByteWriter(8);
+  const big = { ...base, body: Buffer.from(JSON.stringify({ s: '€'.repeat(5000) })) };
+  for (let i = 0; i < 3; i++) encode(big, true, w);
+  assert.equal(w.done().toString('utf8'), reference(big, true).repeat(3));
+});
+
+test('a page is one JSON array; a partition topped up after others keeps its messages together and in order', () => {
+  const s = shared(base, true);
+  const page = new WirePage('{"m":', 2);
+  const scan = (p: number, seqs: number[]) => {
+    const visit = page.visitor(p);
+    for (const seq of seqs) visit(seq, 1_000 + seq, s, seq % 2 ? 'id' : undefined, undefined, `{"n":${seq}}`);
+  };
+  scan(0, [1, 2]);
+  scan(1, []);
+  scan(2, [7]);
+  scan(2, [8]); // the partition just written goes on in place
+  scan(3, [5]);
+  scan(0, [3, 4]); // topped up after others
+  scan(3, [6]);
+  scan(1, [9]); // nothing of it before: a run of its own, at the end
+  const json = JSON.parse(page.json(',"x":1}').toString('utf8')) as { m: Array<{ partition: number; sequenceNumber: number; body: { n: number } }>; x: number };
+  assert.deepEqual(json.m.map((m) => [m.partition, m.sequenceNumber, m.body.n]), [[0, 1, 1], [0, 2, 2], [0, 3, 3], [0, 4, 4], [2, 7, 7], [2, 8, 8], [3, 5, 5], [3, 6, 6], [1, 9, 9]]);
+  assert.equal(json.x, 1);
+  assert.equal(new WirePage('', 0).json('').toString(), '[]');
+  const empty = new WirePage('{"m":', 1_000);
+  empty.visitor(0);
+  assert.equal(empty.json('}').toString(), '{"m":[]}');
 });
