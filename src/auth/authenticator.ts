@@ -32,6 +32,8 @@ export class Authenticator {
    * skips the HMAC next time. Only tokens that verified are cached, so callers cannot fill it.
    */
   private readonly verified = new Map<string, VerifiedToken>();
+  /** Policy tokens likewise (a service reader sends one with every request): the policy and the key that signed it. */
+  private readonly verifiedPolicies = new Map<string, { readonly name: string; readonly key: string; readonly expiry: number }>();
 
   constructor(
     private readonly hostName: string,
@@ -60,8 +62,7 @@ export class Authenticator {
     if (!policy || !signatureMatches(token, [policy.primaryKey, policy.secondaryKey])) {
       throw new OmniError('unauthorized', 'The specified SAS token has an invalid signature. It does not match either the primary or secondary key.');
     }
-    if (!policy.rights.includes(right)) throw new OmniError('forbidden', `Authorization rule '${policy.name}' does not allow ${right}`);
-    return policy;
+    return this.withRight(policy, right);
   }
 
   /**
@@ -125,9 +126,23 @@ export class Authenticator {
 
   /** Authorizes a service or registry call: a policy token scoped to this hub holding `right`. */
   service(authorization: string | undefined, right: Right): Policy {
+    const known = authorization === undefined ? undefined : this.verifiedPolicies.get(authorization);
+    if (known && known.expiry + CLOCK_SKEW_SECONDS >= this.now() / 1000) {
+      // Keys can be rotated or the policy removed (keys.json is reloaded): the answer must still hold.
+      const policy = this.keys.policy(known.name);
+      if (policy && (policy.primaryKey === known.key || policy.secondaryKey === known.key)) return this.withRight(policy, right);
+    }
     const token = this.parse(authorization);
     this.checkScope(token, this.hostName);
     if (token.keyName === undefined) throw new OmniError('forbidden', `A device token cannot be used for ${right}; use a shared access policy`);
-    return this.policyFor(token, right);
+    const policy = this.policyFor(token, right);
+    if (this.verifiedPolicies.size >= MAX_VERIFIED_TOKENS) this.verifiedPolicies.clear();
+    this.verifiedPolicies.set(authorization!, { name: policy.name, key: signatureMatches(token, [policy.primaryKey]) ? policy.primaryKey : policy.secondaryKey, expiry: token.expiry });
+    return policy;
+  }
+
+  private withRight(policy: Policy, right: Right): Policy {
+    if (!policy.rights.includes(right)) throw new OmniError('forbidden', `Authorization rule '${policy.name}' does not allow ${right}`);
+    return policy;
   }
 }
