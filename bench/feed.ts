@@ -2,7 +2,7 @@
 // it, commit its cursor, repeat) by one reader and by one reader per partition, beside the log's
 // raw read rate (EventLog.read in pages of 1,000, in this process) over the same prefilled log,
 // in the same run.
-//   npx tsx bench/feed.ts [--messages 200000] [--runs 5] [--page 1000] [--client http|fetch] [--server-cpu-prof DIR]
+//   npx tsx bench/feed.ts [--messages 600000] [--runs 5] [--page 1000] [--client http|fetch] [--server-cpu-prof DIR]
 // --server-cpu-prof writes a V8 CPU profile of the server (node --cpu-prof) into DIR.
 // --client fetch reads with the global fetch (undici) instead of node:http (see `request` below).
 import { readFileSync, rmSync } from 'node:fs';
@@ -19,7 +19,7 @@ import { SqliteEventLog } from '../src/log/sqlite-event-log.js';
 import { machine, median, spawnReady, table } from './harness.js';
 
 const { values } = parseArgs({ options: {
-  messages: { type: 'string', default: '200000' }, runs: { type: 'string', default: '5' }, page: { type: 'string', default: '1000' },
+  messages: { type: 'string', default: '600000' }, runs: { type: 'string', default: '5' }, page: { type: 'string', default: '1000' },
   client: { type: 'string', default: 'http' }, 'server-cpu-prof': { type: 'string' },
 } });
 if (values.client !== 'http' && values.client !== 'fetch') throw new Error('--client is http or fetch');

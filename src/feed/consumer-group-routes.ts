@@ -4,7 +4,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { OmniError } from '../core/errors.js';
 import type { HttpPlugin, Method, RequestContext, Route } from '../http/route.js';
 import type { ConsumerGroups, StartFrom } from './consumer-groups.js';
-import { intParam, LIMITS, parseTime, readerParam } from './params.js';
+import { intParam, LIMITS, parseTime, readerParam, systemPropertiesParam } from './params.js';
 import { streamGroup } from './sse-stream.js';
 import { sendJson, WirePage } from './wire-page.js';
 
@@ -65,13 +65,14 @@ export function consumerGroupRoutes(auth: Authenticator, groups: ConsumerGroups)
         const max = intParam(ctx.query, 'max', LIMITS.max);
         const waitMs = intParam(ctx.query, 'wait_ms', LIMITS.waitMs);
         const leaseMs = intParam(ctx.query, 'lease_ms', LIMITS.leaseMs);
+        const systemProperties = systemPropertiesParam(ctx.query);
         // A caller that hangs up stops waiting, so its lease starts to lapse at once.
         const gone = new AbortController();
         const onClose = (): void => gone.abort();
         ctx.res.once('close', onClose);
         const session = await groups.session(group, reader, leaseMs);
         try {
-          const page = new WirePage('{"messages":', max);
+          const page = new WirePage('{"messages":', max, systemProperties);
           const batch = await session.next(max, waitMs, page, gone.signal);
           // Released by shutdown: the server is closing, so this connection must not idle on.
           if (groups.closing.aborted) ctx.res.shouldKeepAlive = false;
@@ -93,6 +94,7 @@ export function consumerGroupRoutes(auth: Authenticator, groups: ConsumerGroups)
           max: intParam(ctx.query, 'max', LIMITS.max),
           leaseMs: intParam(ctx.query, 'lease_ms', LIMITS.leaseMs),
           heartbeatMs: intParam(ctx.query, 'heartbeat_ms', LIMITS.heartbeatMs),
+          systemProperties: systemPropertiesParam(ctx.query),
         });
       }),
     ],

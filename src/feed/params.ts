@@ -34,6 +34,14 @@ export function parseTime(raw: string, name: string): Date {
   return new Date(t);
 }
 
+/** `system_properties=true|false`: whether messages carry IoT Hub's systemProperties (default false). */
+export function systemPropertiesParam(query: URLSearchParams): boolean {
+  const raw = query.get('system_properties');
+  if (raw === null || raw === '' || raw === 'false' || raw === '0') return false;
+  if (raw === 'true' || raw === '1') return true;
+  throw new OmniError('invalid_argument', `system_properties must be true or false; got ${JSON.stringify(raw)}`);
+}
+
 /** `reader=`: absent means the group's one anonymous reader (''). */
 export function readerParam(query: URLSearchParams): string {
   const raw = query.get('reader');

@@ -3,7 +3,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { OmniError } from '../core/errors.js';
 import type { HttpPlugin, RequestContext } from '../http/route.js';
 import type { EventLog, ReadFrom } from '../log/event-log.js';
-import { intParam, LIMITS, parseTime } from './params.js';
+import { intParam, LIMITS, parseTime, systemPropertiesParam } from './params.js';
 import { sendJson, WirePage } from './wire-page.js';
 
 const POSITIONS = ['after_offset', 'from_sequence', 'from_time'] as const;
@@ -52,7 +52,7 @@ export function partitionRoutes(auth: Authenticator, log: EventLog): HttpPlugin 
         const max = intParam(ctx.query, 'max', LIMITS.max);
         // Past the end is an empty page; behind retention starts at the earliest and says so.
         // The page's head depends on the scan's outcome, so the messages are written first, then framed.
-        const messages = new WirePage('', max);
+        const messages = new WirePage('', max, systemPropertiesParam(ctx.query));
         const page = await log.scan(p, from, max, messages.visitor(p));
         const head = Buffer.from(`{"partitionId":"${p}","startedAtEarliest":${page.startedAtEarliest},"nextSequenceNumber":${page.nextSequenceNumber},"messages":`);
         sendJson(ctx.res, 200, Buffer.concat([head, messages.json('}')]));

@@ -15,6 +15,8 @@ export interface StreamOptions {
   readonly max: number;
   readonly leaseMs: number;
   readonly heartbeatMs: number;
+  /** Whether messages carry IoT Hub's systemProperties (`system_properties=true`). */
+  readonly systemProperties: boolean;
 }
 
 /** Resolves when the response can take more, or the stream is over. */
@@ -41,14 +43,14 @@ const EVENT_END = Buffer.from('\n\n');
 class EventBatch implements BatchSink {
   readonly w = new ByteWriter(64 * 1024);
 
-  constructor(private readonly session: ReaderSession, private readonly sent: Map<PartitionId, SequenceNumber>) {}
+  constructor(private readonly session: ReaderSession, private readonly sent: Map<PartitionId, SequenceNumber>, private readonly withSystemProperties: boolean) {}
 
   visitor(partition: PartitionId): MessageVisitor {
     return (seq, enqueuedMs, shared, messageId, correlationId, body) => {
       this.sent.set(partition, seq + 1);
       this.w.text(`id: ${this.session.cursor(this.sent)}`);
       this.w.bytes(EVENT_DATA);
-      writeMessage(this.w, partition, seq, enqueuedMs, shared, messageId, correlationId, body);
+      writeMessage(this.w, this.withSystemProperties, partition, seq, enqueuedMs, shared, messageId, correlationId, body);
       this.w.bytes(EVENT_END);
     };
   }
@@ -70,7 +72,7 @@ export async function streamGroup(ctx: RequestContext, groups: ConsumerGroups, n
     ctx.res.write('retry: 1000\n\n');
     const sent = new Map<PartitionId, SequenceNumber>();
     while (!stop.signal.aborted && session.current) {
-      const events = new EventBatch(session, sent);
+      const events = new EventBatch(session, sent, options.systemProperties);
       const batch = await session.next(options.max, options.heartbeatMs, events, stop.signal);
       // Aborted after reading: what was read is not sent, and comes again from the checkpoint.
       if (stop.signal.aborted) break;

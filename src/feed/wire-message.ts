@@ -4,8 +4,9 @@
 //    and a content type that is absent, `application/json` or `…+json` (charset UTF-8 if given).
 //    A body declared as JSON that does not parse is sent as base64 rather than altered.
 //  - Anything else (text/plain, binary, gzip…) is base64, so every byte arrives as sent.
-// The rule itself lives with the log (isJsonBody in log/sqlite-log-schema.ts), whose writer thread
-// applies it once per message at write time.
+// The rule itself lives with the log (isJsonBody in log/sqlite-log-schema.ts), which applies it
+// once per message when storing it. IoT Hub's `systemProperties` (which repeat the top-level
+// fields) are written only when a reader asks for them: they were more than half of each message.
 //
 // A page of 1,000 messages is the feed's hot path, so messages are written as bytes straight from
 // what the log's scan hands over (EventLog.scan), with no object or string per message: what
@@ -90,11 +91,15 @@ export class ByteWriter {
 interface SharedParts {
   /** `,"deviceId":…,"tenant":…` — message and correlation ids follow it. */
   readonly head: string;
-  /** From the content type to `"iothub-enqueuedtime":"` — the enqueue time follows it. */
-  readonly tail: string;
+  /** Content type and encoding, and `,"properties":{…}`. */
+  readonly middle: string;
+  /** `,"systemProperties":{…,"iothub-enqueuedtime":"` — the enqueue time follows it. */
+  readonly system: string;
   headBytes?: Buffer;
+  middleBytes?: Buffer;
   tailBytes?: Buffer;
-  /** head + tail, for the common message without ids. */
+  /** head + middle (+ system), for the common message without ids. */
+  leanBytes?: Buffer;
   wholeBytes?: Buffer;
 }
 
@@ -114,13 +119,14 @@ function encodeShared(s: SharedFields): SharedParts {
   if (b === undefined) {
     const device = str(s.deviceId);
     const head = `,"deviceId":${device},"tenant":${str(s.tenant)}`;
-    let tail = '';
-    if (s.contentType !== undefined) tail += `,"contentType":${str(s.contentType)}`;
-    if (s.contentEncoding !== undefined) tail += `,"contentEncoding":${str(s.contentEncoding)}`;
+    let middle = '';
+    if (s.contentType !== undefined) middle += `,"contentType":${str(s.contentType)}`;
+    if (s.contentEncoding !== undefined) middle += `,"contentEncoding":${str(s.contentEncoding)}`;
     // The log's stored JSON text of the properties is what JSON.stringify(properties) would give.
-    tail += `,"properties":${s.propertiesJson},"systemProperties":{"iothub-connection-device-id":${device},"iothub-connection-auth-method":${authText(s)}`
+    middle += `,"properties":${s.propertiesJson}`;
+    const system = `,"systemProperties":{"iothub-connection-device-id":${device},"iothub-connection-auth-method":${authText(s)}`
       + `,"iothub-connection-auth-generation-id":${str(s.generationId)},"iothub-enqueuedtime":"`;
-    b = { head, tail };
+    b = { head, middle, system };
     sharedParts.set(s, b);
   }
   return b;
@@ -159,13 +165,15 @@ const MESSAGE_ID = bytes(',"messageId":');
 const CORRELATION_ID = bytes(',"correlationId":');
 const X_OPT_OFFSET = bytes(',"x-opt-offset":"');
 const BASE64_END = bytes('","bodyEncoding":"base64"}');
+const BODY = bytes(',"body":');
 
 /**
- * One message as a JSON object; the arguments are those of a MessageVisitor. `systemProperties`
- * is the domain's systemProperties(m) written out by hand; a test pins the two equal.
+ * One message as a JSON object; the arguments after `withSystemProperties` are those of a
+ * MessageVisitor. `systemProperties` (asked for with `system_properties=true`) is the domain's
+ * systemProperties(m) written out by hand; a test pins the two equal.
  */
 export function writeMessage(
-  w: ByteWriter, partition: PartitionId, seq: SequenceNumber, enqueuedMs: number, shared: SharedFields,
+  w: ByteWriter, withSystemProperties: boolean, partition: PartitionId, seq: SequenceNumber, enqueuedMs: number, shared: SharedFields,
   messageId: string | undefined, correlationId: string | undefined, body: string | Buffer,
 ): void {
   const s = encodeShared(shared);
@@ -176,7 +184,7 @@ export function writeMessage(
   w.digits(seq); // a log's offset is its decimal sequence number (see MessageVisitor)
   w.bytes(t.first);
   if (messageId === undefined && correlationId === undefined) {
-    w.bytes((s.wholeBytes ??= bytes(s.head + s.tail)));
+    w.bytes(withSystemProperties ? (s.wholeBytes ??= bytes(s.head + s.middle + s.system)) : (s.leanBytes ??= bytes(s.head + s.middle)));
   } else {
     w.bytes((s.headBytes ??= bytes(s.head)));
     if (messageId !== undefined) {
@@ -187,13 +195,17 @@ export function writeMessage(
       w.bytes(CORRELATION_ID);
       w.text(str(correlationId));
     }
-    w.bytes((s.tailBytes ??= bytes(s.tail)));
+    w.bytes(withSystemProperties ? (s.tailBytes ??= bytes(s.middle + s.system)) : (s.middleBytes ??= bytes(s.middle)));
   }
-  w.bytes(t.second);
-  w.digits(seq);
-  w.bytes(X_OPT_OFFSET);
-  w.digits(seq);
-  w.bytes(t.third);
+  if (withSystemProperties) {
+    w.bytes(t.second);
+    w.digits(seq);
+    w.bytes(X_OPT_OFFSET);
+    w.digits(seq);
+    w.bytes(t.third);
+  } else {
+    w.bytes(BODY);
+  }
   if (typeof body === 'string') {
     w.text(body); // the text of a JSON body: its UTF-8 bytes are the stored ones
   } else if (shared.bodyIsJson ?? isJsonBody(body, shared.contentType, shared.contentEncoding)) {

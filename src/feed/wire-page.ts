@@ -28,7 +28,7 @@ export class WirePage implements BatchSink {
   private last: PartitionId | undefined;
   private late: Map<PartitionId, ByteWriter> | undefined;
 
-  constructor(prefix: string, expected: number) {
+  constructor(prefix: string, expected: number, private readonly withSystemProperties: boolean) {
     this.w = new ByteWriter(prefix.length * 3 + 256);
     this.w.text(`${prefix}[`);
     this.expectedBytes = Math.min(expected, MAX_RESERVED_MESSAGES) * MESSAGE_BYTES_GUESS;
@@ -39,7 +39,7 @@ export class WirePage implements BatchSink {
     return (seq, enqueuedMs, shared, messageId, correlationId, body) => {
       if (this.count++ > 0) this.w.byte(COMMA);
       else this.w.reserve(this.expectedBytes);
-      writeMessage(this.w, partition, seq, enqueuedMs, shared, messageId, correlationId, body);
+      writeMessage(this.w, this.withSystemProperties, partition, seq, enqueuedMs, shared, messageId, correlationId, body);
       this.ends.set(partition, this.w.length);
       this.last = partition;
     };
@@ -52,7 +52,7 @@ export class WirePage implements BatchSink {
     const late = w;
     return (seq, enqueuedMs, shared, messageId, correlationId, body) => {
       late.byte(COMMA); // it follows the partition's own messages, of which there is at least one
-      writeMessage(late, partition, seq, enqueuedMs, shared, messageId, correlationId, body);
+      writeMessage(late, this.withSystemProperties, partition, seq, enqueuedMs, shared, messageId, correlationId, body);
     };
   }
 

@@ -16,7 +16,7 @@ export interface WireMessage {
   contentType?: string;
   contentEncoding?: string;
   properties: Record<string, string>;
-  systemProperties: Record<string, string | number>;
+  systemProperties?: Record<string, string | number>;
   body: unknown;
   bodyEncoding?: 'base64';
 }

@@ -102,9 +102,11 @@ describe('SSE stream', () => {
       await first.until(() => first.messages.length === 12);
       first.close();
       const lastSeen = first.messages[6]!.id;
-      const resumed = await openStream(s, '$Default', '', { 'last-event-id': lastSeen });
+      assert.equal(first.messages[0]!.message.systemProperties, undefined);
+      const resumed = await openStream(s, '$Default', 'system_properties=true', { 'last-event-id': lastSeen });
       await resumed.until(() => resumed.messages.length === 5);
       assert.deepEqual(resumed.messages.map((m) => (m.message.body as { i: number }).i), [7, 8, 9, 10, 11]);
+      assert.equal(resumed.messages[0]!.message.systemProperties?.['x-opt-sequence-number'], resumed.messages[0]!.message.sequenceNumber);
       resumed.close();
       const status = (await (await s.fetch('/api/consumergroups/$Default', { headers: service(s) })).json()) as { partitions: Array<{ lagMessages: number }> };
       assert.equal(status.partitions.reduce((n, p) => n + p.lagMessages, 0), 5, 'Last-Event-ID committed the first 7');

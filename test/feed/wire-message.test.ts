@@ -20,25 +20,25 @@ function shared(m: StoredMessage, bodyIsJson: boolean | undefined): SharedFields
 }
 
 /** As a scan hands it over: a JSON body as text when the log knows it is JSON, else bytes. */
-function encode(m: StoredMessage, bodyIsJson: boolean | undefined = undefined, w = new ByteWriter()): string {
+function encode(m: StoredMessage, bodyIsJson: boolean | undefined = undefined, w = new ByteWriter(), withSystemProperties = true): string {
   const body = bodyIsJson === true ? m.body.toString('utf8') : m.body;
-  writeMessage(w, m.partition, m.sequenceNumber, m.enqueuedTimeUtc.getTime(), shared(m, bodyIsJson), m.messageId, m.correlationId, body);
+  writeMessage(w, withSystemProperties, m.partition, m.sequenceNumber, m.enqueuedTimeUtc.getTime(), shared(m, bodyIsJson), m.messageId, m.correlationId, body);
   return w.done().toString('utf8');
 }
 
 /** The wire message as JSON.stringify writes it: the reference the hand-written bytes must equal. */
-function reference(m: StoredMessage, json: boolean): string {
+function reference(m: StoredMessage, json: boolean, withSystemProperties = true): string {
   return JSON.stringify({
     partition: m.partition, sequenceNumber: m.sequenceNumber, offset: m.offset, enqueuedTimeUtc: m.enqueuedTimeUtc.toISOString(),
     deviceId: m.deviceId, tenant: m.tenant, messageId: m.messageId, correlationId: m.correlationId, contentType: m.contentType,
-    contentEncoding: m.contentEncoding, properties: m.properties, systemProperties: systemProperties(m),
+    contentEncoding: m.contentEncoding, properties: m.properties, systemProperties: withSystemProperties ? systemProperties(m) : undefined,
     body: json ? JSON.parse(m.body.toString('utf8')) : m.body.toString('base64'), bodyEncoding: json ? undefined : 'base64',
   });
 }
 
 const at = (seq: number, ms = base.enqueuedTimeUtc.getTime()): StoredMessage => ({ ...base, sequenceNumber: seq, offset: String(seq), enqueuedTimeUtc: new Date(ms) });
 
-test('a message is byte for byte what JSON.stringify makes of it, with the domain\'s systemProperties', () => {
+test('a message is byte for byte what JSON.stringify makes of it, with the domain\'s systemProperties when asked', () => {
   const cases: StoredMessage[] = [
     base,
     { ...base, authMethod: { scope: 'device', type: 'sas', issuer: 'iothub' } },
@@ -52,6 +52,8 @@ test('a message is byte for byte what JSON.stringify makes of it, with the domai
     assert.equal(encode(m, true), reference(m, true));
     assert.equal(encode(m, undefined), reference(m, true), 'checked when the log does not know');
     assert.deepEqual(JSON.parse(encode(m, true)).systemProperties, systemProperties(m));
+    assert.equal(encode(m, true, undefined, false), reference(m, true, false), 'without systemProperties');
+    assert.equal(encode(m, undefined, undefined, false), reference(m, true, false), 'without systemProperties, checked');
   }
 });
 
@@ -67,6 +69,7 @@ test('bodies that are not JSON, or not declared as UTF-8 JSON, are base64', () =
   for (const c of cases) {
     const m = { ...base, ...c };
     assert.equal(encode(m, undefined), reference(m, false), JSON.stringify(c));
+    assert.equal(encode(m, undefined, undefined, false), reference(m, false, false), JSON.stringify(c));
     assert.deepEqual(Buffer.from(JSON.parse(encode(m, false)).body, 'base64'), m.body);
   }
   // The log's decision is trusted: a body it stored as not JSON stays base64 even if it parses.
@@ -76,13 +79,13 @@ test('bodies that are not JSON, or not declared as UTF-8 JSON, are base64', () =
 test('messages written one after another into one writer, past its first capacity', () => {
   const w = new ByteWriter(8);
   const big = { ...base, body: Buffer.from(JSON.stringify({ s: '€'.repeat(5000) })) };
-  for (let i = 0; i < 3; i++) encode(big, true, w);
-  assert.equal(w.done().toString('utf8'), reference(big, true).repeat(3));
+  for (let i = 0; i < 3; i++) encode(big, true, w, i !== 1);
+  assert.equal(w.done().toString('utf8'), reference(big, true) + reference(big, true, false) + reference(big, true));
 });
 
 test('a page is one JSON array; a partition topped up after others keeps its messages together and in order', () => {
   const s = shared(base, true);
-  const page = new WirePage('{"m":', 2);
+  const page = new WirePage('{"m":', 2, false);
   const scan = (p: number, seqs: number[]) => {
     const visit = page.visitor(p);
     for (const seq of seqs) visit(seq, 1_000 + seq, s, seq % 2 ? 'id' : undefined, undefined, `{"n":${seq}}`);
@@ -98,8 +101,8 @@ test('a page is one JSON array; a partition topped up after others keeps its mes
   const json = JSON.parse(page.json(',"x":1}').toString('utf8')) as { m: Array<{ partition: number; sequenceNumber: number; body: { n: number } }>; x: number };
   assert.deepEqual(json.m.map((m) => [m.partition, m.sequenceNumber, m.body.n]), [[0, 1, 1], [0, 2, 2], [0, 3, 3], [0, 4, 4], [2, 7, 7], [2, 8, 8], [3, 5, 5], [3, 6, 6], [1, 9, 9]]);
   assert.equal(json.x, 1);
-  assert.equal(new WirePage('', 0).json('').toString(), '[]');
-  const empty = new WirePage('{"m":', 1_000);
+  assert.equal(new WirePage('', 0, false).json('').toString(), '[]');
+  const empty = new WirePage('{"m":', 1_000, true);
   empty.visitor(0);
   assert.equal(empty.json('}').toString(), '{"m":[]}');
 });

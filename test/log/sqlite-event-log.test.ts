@@ -17,7 +17,7 @@ async function feedJson(log: SqliteEventLog, partition: number): Promise<Array<{
   let n = 0;
   const visit: MessageVisitor = (...args) => {
     if (n++ > 0) w.text(',');
-    writeMessage(w, partition, ...args);
+    writeMessage(w, false, partition, ...args);
   };
   await log.scan(partition, { kind: 'earliest' }, 100, visit);
   return JSON.parse(`[${w.done().toString('utf8')}]`) as Array<{ body: unknown; bodyEncoding?: string }>;
