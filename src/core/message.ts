@@ -41,24 +41,8 @@ export interface LogPosition {
   readonly enqueuedTimeUtc: Date;
 }
 
-/**
- * A message with its position. The optional fields are what a log can hand the feed ready-made;
- * they describe `body` and `properties`, so a copy that replaces either must leave them out.
- */
-export interface StoredMessage extends NewMessage, LogPosition {
-  /**
-   * Whether the body is JSON by the feed's rule (docs/feed.md, "Bodies"), when the log decided it
-   * at write time; absent when unknown (the reader then checks itself).
-   */
-  readonly bodyIsJson?: boolean | undefined;
-  /**
-   * The body as a string, when the log has it so: only for a JSON body (`bodyIsJson`), whose
-   * UTF-8 bytes `body` then holds. Lets the feed write the JSON without a Buffer per message.
-   */
-  readonly bodyText?: string | undefined;
-  /** `properties` as the log stores it, JSON text equal to JSON.stringify(properties), when it has it. */
-  readonly propertiesJson?: string | undefined;
-}
+/** A message with its position. */
+export interface StoredMessage extends NewMessage, LogPosition {}
 
 /** Size as IoT Hub counts it: body + system property values + app property names and values. */
 export function messageSize(m: IncomingMessage): number {

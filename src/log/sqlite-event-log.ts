@@ -34,15 +34,15 @@ interface PendingAppend {
 type MessageRow = [
   seq: number, enqueued: number, deviceId: string, tenant: string, generationId: string, auth: string,
   messageId: string | null, correlationId: string | null, contentType: string | null, contentEncoding: string | null,
-  properties: string | null, body: Buffer | string, bodyJson: number | null,
+  properties: string | null, body: Buffer | string,
 ];
 
 /**
  * What a read selects: MESSAGE_COLUMNS, except that a body known to be JSON (so valid UTF-8) comes
- * as text. A Buffer per row was half the cost of reading a page; a string is a fraction of it.
+ * as text, and its JSON-ness no further. A Buffer per row was half the cost of reading a page; a string is a fraction of it.
  * `body` makes the Buffer only when someone asks.
  */
-const READ_COLUMNS = MESSAGE_COLUMNS.replace(/, body, body_json$/, ', CASE WHEN body_json = 1 THEN CAST(body AS TEXT) ELSE body END, body_json');
+const READ_COLUMNS = MESSAGE_COLUMNS.replace(/, body, body_json$/, ', CASE WHEN body_json = 1 THEN CAST(body AS TEXT) ELSE body END');
 
 /** A row of SCAN_COLUMNS: what varies per message, and the shared fields as one JSON array (a cache key). */
 type ScanRow = [seq: number, enqueued: number, shared: string, ids: string | null, body: Buffer | string];
@@ -73,8 +73,8 @@ class ReadMessage implements StoredMessage {
   readonly correlationId: string | undefined;
   readonly contentType: string | undefined;
   readonly contentEncoding: string | undefined;
-  readonly bodyIsJson: boolean | undefined;
-  readonly bodyText: string | undefined;
+  /** A JSON body comes as text (see READ_COLUMNS); its Buffer is made when asked for. */
+  private readonly bodyText: string | undefined;
   private bodyBytes: Buffer | undefined;
   private parsedProperties: Record<string, string> | undefined;
 
@@ -82,14 +82,13 @@ class ReadMessage implements StoredMessage {
     readonly partition: PartitionId, readonly sequenceNumber: number, readonly enqueuedTimeUtc: Date,
     readonly deviceId: string, readonly tenant: string, readonly generationId: string, readonly authMethod: AuthMethod,
     messageId: string | null, correlationId: string | null, contentType: string | null, contentEncoding: string | null,
-    readonly propertiesJson: string, body: Buffer | string, bodyJson: number | null,
+    private readonly propertiesJson: string, body: Buffer | string,
   ) {
     this.offset = offsetOf(sequenceNumber);
     this.messageId = messageId ?? undefined;
     this.correlationId = correlationId ?? undefined;
     this.contentType = contentType ?? undefined;
     this.contentEncoding = contentEncoding ?? undefined;
-    this.bodyIsJson = bodyJson === null ? undefined : bodyJson === 1;
     if (typeof body === 'string') this.bodyText = body;
     else this.bodyBytes = body;
     this.parsedProperties = propertiesJson === NO_PROPERTIES ? {} : undefined;
@@ -104,9 +103,14 @@ class ReadMessage implements StoredMessage {
     return (this.bodyBytes ??= Buffer.from(this.bodyText!, 'utf8'));
   }
 
-  /** JSON.stringify sees the message as before: properties and body included, caches left out. */
+  /** JSON.stringify sees the message's fields, properties and body included, and none of its caches. */
   toJSON(): Record<string, unknown> {
-    return { ...this, parsedProperties: undefined, bodyBytes: undefined, bodyText: undefined, properties: this.properties, body: this.body };
+    return {
+      partition: this.partition, sequenceNumber: this.sequenceNumber, offset: this.offset, enqueuedTimeUtc: this.enqueuedTimeUtc,
+      deviceId: this.deviceId, tenant: this.tenant, generationId: this.generationId, authMethod: this.authMethod,
+      messageId: this.messageId, correlationId: this.correlationId, contentType: this.contentType, contentEncoding: this.contentEncoding,
+      properties: this.properties, body: this.body,
+    };
   }
 }
 
@@ -369,7 +373,7 @@ export class SqliteEventLog implements EventLog {
     const messages: StoredMessage[] = new Array(rows.length);
     for (let i = 0; i < rows.length; i++) {
       const r = rows[i]!;
-      messages[i] = new ReadMessage(partition, r[0], new Date(r[1]), r[2], r[3], r[4], decodeAuth(r[5]), r[6], r[7], r[8], r[9], r[10] ?? NO_PROPERTIES, r[11], r[12]);
+      messages[i] = new ReadMessage(partition, r[0], new Date(r[1]), r[2], r[3], r[4], decodeAuth(r[5]), r[6], r[7], r[8], r[9], r[10] ?? NO_PROPERTIES, r[11]);
     }
     return { messages, startedAtEarliest: requested < st.firstSeq, nextSequenceNumber: nextAfter(rows, start) };
   }

@@ -23,6 +23,15 @@ async function feedJson(log: SqliteEventLog, partition: number): Promise<Array<{
   return JSON.parse(`[${w.done().toString('utf8')}]`) as Array<{ body: unknown; bodyEncoding?: string }>;
 }
 
+/** What the log decided and stored per message of a partition, as its scan hands it over. */
+async function stored(log: SqliteEventLog, partition: number, from = 0): Promise<Array<{ bodyIsJson: boolean | undefined; propertiesJson: string; body: string | Buffer }>> {
+  const out: Array<{ bodyIsJson: boolean | undefined; propertiesJson: string; body: string | Buffer }> = [];
+  await log.scan(partition, { kind: 'sequence', sequenceNumber: from }, 100, (_seq, _ms, shared, _mid, _cid, body) => {
+    out.push({ bodyIsJson: shared.bodyIsJson, propertiesJson: shared.propertiesJson, body });
+  });
+  return out;
+}
+
 for (const durability of ['process', 'fsync'] as const) {
   eventLogContract(`SQLite (durability ${durability})`, async () => {
     const dir = tempDir();
@@ -62,13 +71,14 @@ test('the log decides once, when storing, whether a body is JSON; reads carry it
   const p = (await log.append([msg('d', 'x')]))[0]!.partition;
   const page = await log.read(p, { kind: 'earliest' }, 100);
   assert.equal(page.messages.length, cases.length + 1);
+  const decided = await stored(log, p);
   cases.forEach(([name, body, extra, json], i) => {
     const m = page.messages[i]!;
-    assert.equal(m.bodyIsJson, json, name);
     assert.deepEqual(m.body, body, name);
     assert.deepEqual(m.properties, extra.properties ?? {}, name);
-    assert.equal(m.propertiesJson, JSON.stringify(extra.properties ?? {}), name);
-    assert.equal(m.bodyText, json ? body.toString('utf8') : undefined, name);
+    assert.equal(decided[i]!.bodyIsJson, json, name);
+    assert.equal(decided[i]!.propertiesJson, JSON.stringify(extra.properties ?? {}), name);
+    assert.deepEqual(decided[i]!.body, json ? body.toString('utf8') : body, `${name}: a JSON body is scanned as text`);
   });
   // A scan (the feed's path) carries the same decision, and the feed writes the body by it.
   const wire = await feedJson(log, p);
@@ -107,10 +117,11 @@ test('a log stored before body_json opens, reads its old rows (JSON checked at r
 
   const log = new SqliteEventLog({ partitions: 2, retentionMs: 1e12, dedupWindowMs: 1e9, maxPendingMessages: 1e5, durability: 'process', path });
   const before = await log.read(0, { kind: 'earliest' }, 10);
-  assert.deepEqual(before.messages.map((m) => [m.sequenceNumber, m.bodyIsJson, m.body, m.properties]), [
-    [0, undefined, Buffer.from('{"old":true}'), { k: 'v' }],
-    [1, undefined, Buffer.from([0xff, 0xfe]), {}],
+  assert.deepEqual(before.messages.map((m) => [m.sequenceNumber, m.body, m.properties]), [
+    [0, Buffer.from('{"old":true}'), { k: 'v' }],
+    [1, Buffer.from([0xff, 0xfe]), {}],
   ]);
+  assert.deepEqual((await stored(log, 0)).map((m) => m.bodyIsJson), [undefined, undefined], 'old rows: not decided');
   assert.deepEqual(before.messages[1]!.authMethod, { scope: 'hub', type: 'sas', issuer: 'iothub', policy: 'service' });
   const oldWire = await feedJson(log, 0);
   assert.deepEqual(oldWire[0]!.body, { old: true });
@@ -120,7 +131,8 @@ test('a log stored before body_json opens, reads its old rows (JSON checked at r
   do appended = (await log.append([msg(`dev-${Math.random()}`, '{"new":1}')]))[0]!; while (appended.partition !== 0);
   const after = await log.read(0, { kind: 'sequence', sequenceNumber: appended.sequenceNumber }, 10);
   assert.ok(appended.sequenceNumber >= 2);
-  assert.deepEqual(after.messages.map((m) => [m.bodyIsJson, m.bodyText]), [[true, '{"new":1}']]);
+  assert.deepEqual(after.messages.map((m) => m.body.toString()), ['{"new":1}']);
+  assert.deepEqual((await stored(log, 0, appended.sequenceNumber)).map((m) => [m.bodyIsJson, m.body]), [[true, '{"new":1}']]);
   await log.close();
   rmSync(dir, { recursive: true, force: true });
 });
