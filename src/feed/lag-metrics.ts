@@ -1,7 +1,7 @@
 // Consumer-group lag in /metrics. Gauges are read synchronously when scraped while lag needs the
 // log and the group store, so a snapshot is refreshed on an interval and shortly after commits
 // (at most once per SOON_MS: readers committing a page each time must not pay for a refresh each).
-import type { Metrics } from '../http/metrics.js';
+import type { Gauge, Metrics } from '../http/metrics.js';
 import type { Logger } from '../logger.js';
 import type { ConsumerGroups } from './consumer-groups.js';
 
@@ -9,6 +9,7 @@ const REFRESH_MS = 5_000;
 const SOON_MS = 250;
 
 interface Lag {
+  readonly labels: { readonly group: string; readonly partition: string };
   messages: number;
   seconds: number;
 }
@@ -64,18 +65,30 @@ export class LagMetrics {
         seen.add(key);
         let lag = this.snapshot.get(key);
         if (!lag) {
-          this.snapshot.set(key, (lag = { messages: 0, seconds: 0 }));
-          const labels = { group: g.name, partition: p.partitionId };
+          this.snapshot.set(key, (lag = { labels: { group: g.name, partition: p.partitionId }, messages: 0, seconds: 0 }));
           const entry = lag;
-          this.metrics.gauge('omnistream_consumer_group_lag_messages', 'Messages after the consumer group\'s checkpoint').track(labels, () => entry.messages);
-          this.metrics.gauge('omnistream_consumer_group_lag_seconds', 'Age of the oldest message after the consumer group\'s checkpoint').track(labels, () => entry.seconds);
+          this.messagesGauge().track(entry.labels, () => entry.messages);
+          this.secondsGauge().track(entry.labels, () => entry.seconds);
         }
         lag.messages = p.lagMessages;
         lag.seconds = p.lagSeconds;
       }
     }
-    // A deleted group's gauges cannot be removed (Gauge has no untrack); they read 0.
-    for (const [key, lag] of this.snapshot) if (!seen.has(key)) Object.assign(lag, { messages: 0, seconds: 0 });
+    // A deleted group's series go away with it.
+    for (const [key, lag] of this.snapshot) {
+      if (seen.has(key)) continue;
+      this.messagesGauge().untrack(lag.labels);
+      this.secondsGauge().untrack(lag.labels);
+      this.snapshot.delete(key);
+    }
+  }
+
+  private messagesGauge(): Gauge {
+    return this.metrics.gauge('omnistream_consumer_group_lag_messages', 'Messages after the consumer group\'s checkpoint');
+  }
+
+  private secondsGauge(): Gauge {
+    return this.metrics.gauge('omnistream_consumer_group_lag_seconds', 'Age of the oldest message after the consumer group\'s checkpoint');
   }
 
   async close(): Promise<void> {

@@ -42,6 +42,11 @@ export class Gauge {
     this.values.set(labelKey(labels), read);
   }
 
+  /** Stops exporting a series (what it measured is gone, as a deleted consumer group). */
+  untrack(labels: Labels): void {
+    this.values.delete(labelKey(labels));
+  }
+
   render(): string {
     const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} gauge`];
     for (const [k, read] of this.values) lines.push(`${this.name}${k} ${read()}`);

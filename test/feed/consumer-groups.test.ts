@@ -227,6 +227,14 @@ describe('consumer groups', () => {
       }
       assert.ok(metrics.includes(line), metrics);
       assert.match(metrics, new RegExp(`omnistream_consumer_group_lag_seconds\\{group="lagging",partition="${p.partitionId}"\\} \\d`));
+      // A deleted group's series go away with it.
+      assert.equal((await s.fetch('/api/consumergroups/lagging', { method: 'DELETE', headers: service(s) })).status, 204);
+      for (let i = 0; i < 50 && metrics.includes('group="lagging"'); i++) {
+        await sleep(20);
+        metrics = await (await s.fetch('/metrics')).text();
+      }
+      assert.doesNotMatch(metrics, /group="lagging"/);
+      assert.match(metrics, /omnistream_consumer_group_lag_messages\{group="\$Default",partition="0"\} \d/);
     }));
 
   test('retention removes expired messages; groups and checkpoints behind it move to the earliest', () =>
