@@ -66,13 +66,14 @@ export function consumerGroupRoutes(auth: Authenticator, groups: ConsumerGroups)
         const waitMs = intParam(ctx.query, 'wait_ms', LIMITS.waitMs);
         const leaseMs = intParam(ctx.query, 'lease_ms', LIMITS.leaseMs);
         const systemProperties = systemPropertiesParam(ctx.query);
+        const maxBytes = intParam(ctx.query, 'max_bytes', LIMITS.maxBytes);
         // A caller that hangs up stops waiting, so its lease starts to lapse at once.
         const gone = new AbortController();
         const onClose = (): void => gone.abort();
         ctx.res.once('close', onClose);
         const session = await groups.session(group, reader, leaseMs);
         try {
-          const page = new WirePage('{"messages":', max, systemProperties);
+          const page = new WirePage('{"messages":', max, systemProperties, maxBytes);
           const batch = await session.next(max, waitMs, page, gone.signal);
           // Released by shutdown: the server is closing, so this connection must not idle on.
           if (groups.closing.aborted) ctx.res.shouldKeepAlive = false;
@@ -95,6 +96,7 @@ export function consumerGroupRoutes(auth: Authenticator, groups: ConsumerGroups)
           leaseMs: intParam(ctx.query, 'lease_ms', LIMITS.leaseMs),
           heartbeatMs: intParam(ctx.query, 'heartbeat_ms', LIMITS.heartbeatMs),
           systemProperties: systemPropertiesParam(ctx.query),
+          maxBytes: intParam(ctx.query, 'max_bytes', LIMITS.maxBytes),
         });
       }),
     ],

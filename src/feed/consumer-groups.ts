@@ -22,6 +22,8 @@ export type StartFrom = { readonly kind: 'earliest' } | { readonly kind: 'latest
  */
 export interface BatchSink {
   visitor(partition: PartitionId): MessageVisitor;
+  /** No more messages fit (a byte cap was reached): the batch ends here. */
+  readonly full: boolean;
 }
 
 /** How many messages a reader was handed, and where each of its partitions stands after them. */
@@ -228,12 +230,12 @@ export class ConsumerGroups {
       const share = Math.ceil(max / order.length);
       const full: Lease[] = [];
       for (const l of order) {
-        const want = Math.min(share, remaining);
+        const want = sink.full ? 0 : Math.min(share, remaining);
         const got = want > 0 ? await this.readInto(l, want, sink) : 0;
         remaining -= got;
         if (want > 0 && got === want) full.push(l);
       }
-      for (const l of full) if (remaining > 0) remaining -= await this.readInto(l, remaining, sink);
+      for (const l of full) if (remaining > 0 && !sink.full) remaining -= await this.readInto(l, remaining, sink);
       for (const l of order) positions.set(l.partition, l.next!);
       return { count: max - remaining, positions };
     } finally {

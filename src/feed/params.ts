@@ -6,6 +6,8 @@ export const LIMITS = {
   waitMs: { min: 0, max: 30_000, default: 0 },
   leaseMs: { min: 1_000, max: 300_000, default: 30_000 },
   heartbeatMs: { min: 1_000, max: 60_000, default: 15_000 },
+  /** Bytes of messages per page (or per batch of events): a page stops at the message that reaches it. */
+  maxBytes: { min: 1_024, max: 16_777_216, default: 4_194_304 },
 } as const;
 
 /** Earliest and latest times `from_time` and `startFrom` accept. */

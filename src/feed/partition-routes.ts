@@ -52,7 +52,7 @@ export function partitionRoutes(auth: Authenticator, log: EventLog): HttpPlugin 
         const max = intParam(ctx.query, 'max', LIMITS.max);
         // Past the end is an empty page; behind retention starts at the earliest and says so.
         // The page's head depends on the scan's outcome, so the messages are written first, then framed.
-        const messages = new WirePage('', max, systemPropertiesParam(ctx.query));
+        const messages = new WirePage('', max, systemPropertiesParam(ctx.query), intParam(ctx.query, 'max_bytes', LIMITS.maxBytes));
         const page = await log.scan(p, from, max, messages.visitor(p));
         const head = Buffer.from(`{"partitionId":"${p}","startedAtEarliest":${page.startedAtEarliest},"nextSequenceNumber":${page.nextSequenceNumber},"messages":`);
         sendJson(ctx.res, 200, Buffer.concat([head, messages.json('}')]));

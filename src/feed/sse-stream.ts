@@ -17,6 +17,8 @@ export interface StreamOptions {
   readonly heartbeatMs: number;
   /** Whether messages carry IoT Hub's systemProperties (`system_properties=true`). */
   readonly systemProperties: boolean;
+  /** A batch of events ends once it holds this many bytes (`max_bytes`). */
+  readonly maxBytes: number;
 }
 
 /** Resolves when the response can take more, or the stream is over. */
@@ -43,7 +45,14 @@ const EVENT_END = Buffer.from('\n\n');
 class EventBatch implements BatchSink {
   readonly w = new ByteWriter(64 * 1024);
 
-  constructor(private readonly session: ReaderSession, private readonly sent: Map<PartitionId, SequenceNumber>, private readonly withSystemProperties: boolean) {}
+  constructor(
+    private readonly session: ReaderSession, private readonly sent: Map<PartitionId, SequenceNumber>,
+    private readonly withSystemProperties: boolean, private readonly maxBytes: number,
+  ) {}
+
+  get full(): boolean {
+    return this.w.length >= this.maxBytes;
+  }
 
   visitor(partition: PartitionId): MessageVisitor {
     return (seq, enqueuedMs, shared, messageId, correlationId, body) => {
@@ -52,6 +61,7 @@ class EventBatch implements BatchSink {
       this.w.bytes(EVENT_DATA);
       writeMessage(this.w, this.withSystemProperties, partition, seq, enqueuedMs, shared, messageId, correlationId, body);
       this.w.bytes(EVENT_END);
+      return !this.full;
     };
   }
 }
@@ -72,7 +82,7 @@ export async function streamGroup(ctx: RequestContext, groups: ConsumerGroups, n
     ctx.res.write('retry: 1000\n\n');
     const sent = new Map<PartitionId, SequenceNumber>();
     while (!stop.signal.aborted && session.current) {
-      const events = new EventBatch(session, sent, options.systemProperties);
+      const events = new EventBatch(session, sent, options.systemProperties, options.maxBytes);
       const batch = await session.next(options.max, options.heartbeatMs, events, stop.signal);
       // Aborted after reading: what was read is not sent, and comes again from the checkpoint.
       if (stop.signal.aborted) break;

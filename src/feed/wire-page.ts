@@ -27,8 +27,13 @@ export class WirePage implements BatchSink {
   private readonly ends = new Map<PartitionId, number>();
   private last: PartitionId | undefined;
   private late: Map<PartitionId, ByteWriter> | undefined;
+  private lateBytes = 0;
 
-  constructor(prefix: string, expected: number, private readonly withSystemProperties: boolean) {
+  /**
+   * `maxBytes`: once the messages written reach it, the page takes no more (it always takes one,
+   * so a message larger than the cap still goes out, alone).
+   */
+  constructor(prefix: string, expected: number, private readonly withSystemProperties: boolean, private readonly maxBytes = Infinity) {
     this.w = new ByteWriter(prefix.length * 3 + 256);
     this.w.text(`${prefix}[`);
     this.expectedBytes = Math.min(expected, MAX_RESERVED_MESSAGES) * MESSAGE_BYTES_GUESS;
@@ -38,10 +43,11 @@ export class WirePage implements BatchSink {
     if (partition !== this.last && this.ends.has(partition)) return this.lateVisitor(partition);
     return (seq, enqueuedMs, shared, messageId, correlationId, body) => {
       if (this.count++ > 0) this.w.byte(COMMA);
-      else this.w.reserve(this.expectedBytes);
+      else this.w.reserve(Math.min(this.expectedBytes, this.maxBytes));
       writeMessage(this.w, this.withSystemProperties, partition, seq, enqueuedMs, shared, messageId, correlationId, body);
       this.ends.set(partition, this.w.length);
       this.last = partition;
+      return !this.full;
     };
   }
 
@@ -50,10 +56,18 @@ export class WirePage implements BatchSink {
     let w = this.late.get(partition);
     if (w === undefined) this.late.set(partition, (w = new ByteWriter()));
     const late = w;
+    let before = late.length;
     return (seq, enqueuedMs, shared, messageId, correlationId, body) => {
       late.byte(COMMA); // it follows the partition's own messages, of which there is at least one
       writeMessage(late, this.withSystemProperties, partition, seq, enqueuedMs, shared, messageId, correlationId, body);
+      this.lateBytes += late.length - before;
+      before = late.length;
+      return !this.full;
     };
+  }
+
+  get full(): boolean {
+    return this.w.length + this.lateBytes >= this.maxBytes;
   }
 
   /** The whole page; valid until the page is written to again. */

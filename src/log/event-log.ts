@@ -43,12 +43,13 @@ export interface SharedFields {
  * Receives the messages of a scan one by one, in order, without an object per message. `body` is
  * the body's text when `shared.bodyIsJson` is true (its UTF-8 bytes are the stored body), else its
  * bytes. A message's offset is not passed: every log's offset is its decimal sequence number
- * (opaque to clients, pinned by the contract suite).
+ * (opaque to clients, pinned by the contract suite). Returning `false` ends the scan after this
+ * message (a page that is full by size, say); the scan's result then counts up to it.
  */
 export type MessageVisitor = (
   sequenceNumber: SequenceNumber, enqueuedMs: number, shared: SharedFields,
   messageId: string | undefined, correlationId: string | undefined, body: string | Buffer,
-) => void;
+) => boolean | void;
 
 export interface ScanResult {
   readonly count: number;

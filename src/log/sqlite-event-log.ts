@@ -383,7 +383,9 @@ export class SqliteEventLog implements EventLog {
     const requested = this.resolveStart(partition, from);
     const start = Math.max(requested, st.firstSeq);
     const rows = this.pageRows(this.scanFrom[partition]!, partition, start, max);
-    for (const r of rows) {
+    let count = 0;
+    while (count < rows.length) {
+      const r = rows[count++]!;
       let messageId: string | undefined;
       let correlationId: string | undefined;
       if (r[3] !== null) {
@@ -391,9 +393,9 @@ export class SqliteEventLog implements EventLog {
         messageId = ids[0] ?? undefined;
         correlationId = ids[1] ?? undefined;
       }
-      visit(r[0], r[1], this.sharedFields(r[2]), messageId, correlationId, r[4]);
+      if (visit(r[0], r[1], this.sharedFields(r[2]), messageId, correlationId, r[4]) === false) break;
     }
-    return { count: rows.length, startedAtEarliest: requested < st.firstSeq, nextSequenceNumber: nextAfter(rows, start) };
+    return { count, startedAtEarliest: requested < st.firstSeq, nextSequenceNumber: count === 0 ? start : rows[count - 1]![0] + 1 };
   }
 
   /** One frozen object per distinct value of the shared fields (the key is their JSON array). */

@@ -46,7 +46,7 @@ describe('feed bad input', () => {
     await expect(checkpoint('other', 'not json'), 400, 'invalid_body');
   });
 
-  test('max, wait_ms, lease_ms, from_time, from_sequence and system_properties out of range are 400 with the allowed range', async () => {
+  test('max, max_bytes, wait_ms, lease_ms, from_time, from_sequence and system_properties out of range are 400 with the allowed range', async () => {
     await expect(get('/api/consumergroups/other/messages?max=0'), 400, 'invalid_argument', /max must be an integer from 1 to 5000/);
     await expect(get('/api/consumergroups/other/messages?max=5001'), 400, 'invalid_argument', /1 to 5000/);
     await expect(get('/api/consumergroups/other/messages?max=ten'), 400, 'invalid_argument', /1 to 5000/);
@@ -54,6 +54,7 @@ describe('feed bad input', () => {
     await expect(get('/api/consumergroups/other/messages?wait_ms=-1'), 400, 'invalid_argument', /0 to 30000/);
     for (const path of ['/api/partitions/0/messages', '/api/consumergroups/other/messages', '/api/consumergroups/other/stream']) {
       await expect(get(`${path}?system_properties=yes`), 400, 'invalid_argument', /system_properties must be true or false/);
+      await expect(get(`${path}?max_bytes=1000`), 400, 'invalid_argument', /max_bytes must be an integer from 1024 to 16777216/);
     }
     await expect(get('/api/consumergroups/other/messages?lease_ms=10'), 400, 'invalid_argument', /lease_ms must be an integer from 1000 to 300000/);
     await expect(get('/api/consumergroups/other/messages?reader=a%20b'), 400, 'invalid_argument', /reader must be/);

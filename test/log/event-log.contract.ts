@@ -163,6 +163,16 @@ export function eventLogContract(name: string, factory: () => Promise<LogFactory
         }
       }));
 
+    test('a visitor that returns false ends the scan after that message; the next scan goes on from there', () =>
+      withLog({ partitions: 1 }, async (log) => {
+        await log.append(Array.from({ length: 6 }, (_, i) => msg('d', String(i))));
+        const seen: number[] = [];
+        const first = await log.scan(0, { kind: 'earliest' }, 100, (seq) => { seen.push(seq); return seen.length < 2; });
+        assert.deepEqual([seen, first], [[0, 1], { count: 2, startedAtEarliest: false, nextSequenceNumber: 2 }]);
+        const rest = await log.scan(0, { kind: 'sequence', sequenceNumber: first.nextSequenceNumber }, 100, (seq) => { seen.push(seq); });
+        assert.deepEqual([seen, rest.count, rest.nextSequenceNumber], [[0, 1, 2, 3, 4, 5], 4, 6]);
+      }));
+
     test('a scan shares one SharedFields object between messages with the same fields, and only between them', () =>
       withLog({ partitions: 1 }, async (log) => {
         // Pairs that a careless key (fields joined by a separator, null read as empty) would confuse.
@@ -178,7 +188,7 @@ export function eventLogContract(name: string, factory: () => Promise<LogFactory
           msg('a', '9', { tenant: '\u0001b' }),
         ]);
         const shared: SharedFields[] = [];
-        await log.scan(0, { kind: 'earliest' }, 100, (_seq, _ms, f) => shared.push(f));
+        await log.scan(0, { kind: 'earliest' }, 100, (_seq, _ms, f) => void shared.push(f));
         assert.equal(shared.length, 9);
         assert.equal(shared[0], shared[1]);
         assert.equal(shared[5], shared[6]);
@@ -236,7 +246,7 @@ export function eventLogContract(name: string, factory: () => Promise<LogFactory
         const page = await log.read(0, { kind: 'sequence', sequenceNumber: 0 }, 10);
         assert.equal(page.startedAtEarliest, true);
         const scanned: number[] = [];
-        assert.deepEqual(await log.scan(0, { kind: 'sequence', sequenceNumber: 0 }, 10, (seq) => scanned.push(seq)), { count: 1, startedAtEarliest: true, nextSequenceNumber: 3 });
+        assert.deepEqual(await log.scan(0, { kind: 'sequence', sequenceNumber: 0 }, 10, (seq) => void scanned.push(seq)), { count: 1, startedAtEarliest: true, nextSequenceNumber: 3 });
         assert.deepEqual(scanned, [2]);
         assert.deepEqual(page.messages.map((m) => [m.sequenceNumber, m.body.toString()]), [[2, 'new-2']]);
         const info = (await log.partitions())[0]!;
