@@ -74,6 +74,12 @@ class FeedClient
     request(Net::HTTP::Post.new("#{@group_path}/checkpoint"), JSON.generate(cursor: cursor), [204])
   end
 
+  # Hands this reader's partitions to the group's other readers now, rather than after its lease
+  # lapses (404: it held none).
+  def leave(reader)
+    request(Net::HTTP::Delete.new("#{@group_path}/readers/#{URI.encode_www_form_component(reader)}"), nil, [204, 404])
+  end
+
   private
 
   def http
@@ -155,5 +161,10 @@ until stopping
 
   processed += page['messages'].size
   last_message_at = Time.now
+end
+begin
+  client.leave(options[:reader])
+rescue FeedClient::Error => e
+  warn "omnistream worker: could not leave the group (its lease lapses by itself): #{e.message}"
 end
 warn "omnistream worker: processed #{processed} messages"

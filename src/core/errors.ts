@@ -29,6 +29,7 @@ export const errorCatalogue = {
   precondition_failed: { status: 412, iothubCode: 'PreconditionFailed', message: 'Precondition failed' },
   partition_not_found: { status: 404, iothubCode: 'ArgumentInvalid', message: 'Partition not found' },
   consumer_group_not_found: { status: 404, iothubCode: 'ArgumentInvalid', message: 'Consumer group not found' },
+  reader_not_found: { status: 404, iothubCode: 'ArgumentInvalid', message: 'Reader not found' },
   invalid_cursor: { status: 400, iothubCode: 'ArgumentInvalid', message: 'Malformed, forged or foreign cursor' },
   // The group was repositioned or deleted and recreated after the cursor was handed out.
   stale_cursor: { status: 409, iothubCode: 'PreconditionFailed', message: 'The cursor predates the consumer group\'s current position' },

@@ -4,7 +4,7 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { OmniError } from '../core/errors.js';
 import type { HttpPlugin, Method, RequestContext, Route } from '../http/route.js';
 import type { ConsumerGroups, StartFrom } from './consumer-groups.js';
-import { intParam, LIMITS, parseTime, readerParam, systemPropertiesParam } from './params.js';
+import { intParam, LIMITS, parseTime, readerName, readerParam, systemPropertiesParam } from './params.js';
 import { streamGroup } from './sse-stream.js';
 import { sendJson, WirePage } from './wire-page.js';
 
@@ -82,6 +82,12 @@ export function consumerGroupRoutes(auth: Authenticator, groups: ConsumerGroups)
           session.close();
           ctx.res.off('close', onClose);
         }
+      }),
+      route('DELETE', '/api/consumergroups/:group/readers/:reader', async (ctx, group) => {
+        // A stopping reader hands its partitions over now rather than after lease_ms.
+        const reader = readerName(ctx.params.reader ?? '');
+        if (!(await groups.leave(group, reader))) throw new OmniError('reader_not_found', `Reader '${reader}' holds no lease in consumer group '${group}'`);
+        ctx.noContent();
       }),
       route('POST', '/api/consumergroups/:group/checkpoint', async (ctx, group) => {
         await groups.require(group);

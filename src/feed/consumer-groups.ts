@@ -163,6 +163,14 @@ export class ConsumerGroups {
     return { group: moved, created: false };
   }
 
+  /** A reader leaves the group: its partitions go to the others now. False when it held nothing. */
+  async leave(name: string, reader: string): Promise<boolean> {
+    await this.require(name);
+    const left = this.runtimes.get(name)?.leases.leave(reader) ?? false;
+    if (left) this.wakeups.groupChanged(name);
+    return left;
+  }
+
   async delete(name: string): Promise<void> {
     if (name === DEFAULT_GROUP) throw new OmniError('invalid_argument', `${DEFAULT_GROUP} always exists and cannot be deleted; reposition it with PUT instead`);
     if (!(isGroupName(name) && (await this.store.delete(name)))) throw new OmniError('consumer_group_not_found', `Consumer group '${name}' does not exist`);

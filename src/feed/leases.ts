@@ -67,6 +67,17 @@ export class LeaseTable {
     return changed;
   }
 
+  /**
+   * A reader leaves (it is stopping): its partitions are free at once instead of after its lease
+   * time. Returns true when it was a member. A poll of it still open finishes, and what it was
+   * handed but did not commit is handed out again from the checkpoint.
+   */
+  leave(reader: string): boolean {
+    if (!this.members.delete(reader)) return false;
+    for (const [p, l] of this.leases) if (l.reader === reader) this.leases.delete(p);
+    return true;
+  }
+
   /** The earliest time a member lapses (a waiting reader wakes then to take its partitions). */
   nextExpiry(): number {
     let next = Infinity;

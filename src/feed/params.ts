@@ -47,7 +47,10 @@ export function systemPropertiesParam(query: URLSearchParams): boolean {
 /** `reader=`: absent means the group's one anonymous reader (''). */
 export function readerParam(query: URLSearchParams): string {
   const raw = query.get('reader');
-  if (raw === null || raw === '') return '';
+  return raw === null || raw === '' ? '' : readerName(raw);
+}
+
+export function readerName(raw: string): string {
   if (!READER.test(raw)) throw new OmniError('invalid_argument', `reader must be 1 to 128 characters of letters, digits and . _ : @ -; got ${JSON.stringify(raw)}`);
   return raw;
 }

@@ -22,12 +22,15 @@ describe('feed bad input', () => {
   const get = (path: string, headers: Record<string, string> = service(s)) => s.fetch(path, { headers });
   const checkpoint = (group: string, body: string) => s.fetch(`/api/consumergroups/${group}/checkpoint`, { method: 'POST', headers: service(s), body });
 
-  test('an unknown group is 404 on every group route', async () => {
+  test('an unknown group is 404 on every group route; leaving as a reader that holds nothing is 404, as a malformed reader 400', async () => {
     for (const path of ['/api/consumergroups/nope', '/api/consumergroups/nope/messages', '/api/consumergroups/nope/stream']) {
       await expect(get(path), 404, 'consumer_group_not_found');
     }
     await expect(s.fetch('/api/consumergroups/nope', { method: 'DELETE', headers: service(s) }), 404, 'consumer_group_not_found');
     await expect(checkpoint('nope', '{"cursor":"x"}'), 404, 'consumer_group_not_found');
+    await expect(s.fetch('/api/consumergroups/nope/readers/r1', { method: 'DELETE', headers: service(s) }), 404, 'consumer_group_not_found');
+    await expect(s.fetch('/api/consumergroups/other/readers/r1', { method: 'DELETE', headers: service(s) }), 404, 'reader_not_found');
+    await expect(s.fetch('/api/consumergroups/other/readers/not%20valid', { method: 'DELETE', headers: service(s) }), 400, 'invalid_argument', /reader must be/);
   });
 
   test('an unknown partition is 404', async () => {

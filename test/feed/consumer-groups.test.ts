@@ -126,6 +126,31 @@ describe('consumer groups', () => {
       assertExactlyOnce([...got.a!, ...got.b!].sort((x, y) => x.partition - y.partition || x.sequenceNumber - y.sequenceNumber), sent);
     }));
 
+  test('a reader that leaves hands its partitions over at once, to a reader already waiting for them', () =>
+    withServer(async (s) => {
+      const devices = await createDevices(s, 16);
+      const sent = await sendFromDevices(s, devices, 2);
+      const holders = async () => ((await (await s.fetch('/api/consumergroups/$Default', { headers: service(s) })).json()) as { partitions: Array<{ lease: { reader: string } | null }> }).partitions.map((p) => p.lease?.reader);
+      // a reads a page of every partition and leaves without committing; b is already waiting.
+      const first = await pull(s, '$Default', { reader: 'a', max: 4, lease_ms: 60_000 });
+      assert.equal(first.messages.length, 4);
+      const started = Date.now();
+      const waiting = pull(s, '$Default', { reader: 'b', max: 1000, wait_ms: 10_000 });
+      await sleep(100);
+      const leave = await s.fetch('/api/consumergroups/$Default/readers/a', { method: 'DELETE', headers: service(s) });
+      assert.equal(leave.status, 204);
+      const page = await waiting;
+      assert.ok(Date.now() - started < 5_000, 'b did not wait for a\'s 60 s lease');
+      assert.deepEqual(await holders(), ['b', 'b', 'b', 'b']);
+      // What a was handed but never committed comes again: b reads every message.
+      const rest = await drain(s, '$Default', { reader: 'b', max: 1000 });
+      await commit(s, '$Default', page.cursor);
+      assertExactlyOnce([...page.messages, ...rest].sort((x, y) => x.partition - y.partition || x.sequenceNumber - y.sequenceNumber), sent);
+      const again = await s.fetch('/api/consumergroups/$Default/readers/a', { method: 'DELETE', headers: service(s) });
+      assert.equal(again.status, 404);
+      assert.equal(((await again.json()) as { error: { code: string } }).error.code, 'reader_not_found');
+    }));
+
   test('a reader joining a group whose partitions are held by a long-polling reader gets its share at once', () =>
     withServer(async (s) => {
       const [d] = await createDevices(s, 1);
