@@ -209,8 +209,11 @@ function compareDateTimes(a: DateTime | null, b: DateTime | null): number | null
   return a.ms < b.ms ? -1 : a.ms > b.ms ? 1 : 0;
 }
 
+/** A value as a Map key (GROUP BY, DISTINCT, JOIN lookups, partitions): see keyOf. */
+export type Key = string | number | boolean | null;
+
 /** Equality for keys (GROUP BY, DISTINCT, JOIN lookups): type-sensitive, NULL equals NULL. */
-export function keyOf(v: Value): string | number | boolean | null {
+export function keyOf(v: Value): Key {
   if (v === null || typeof v === 'number' || typeof v === 'boolean') return v;
   if (typeof v === 'string') return v.length > 0 && v.charCodeAt(0) === 0 ? `\u0000s${v}` : v;
   if (v instanceof DateTime) return `\u0000d${v.ms}`;
@@ -218,7 +221,7 @@ export function keyOf(v: Value): string | number | boolean | null {
 }
 
 /** A composite key for several values; one value keeps its primitive key (no string building). */
-export function compositeKeyOf(values: readonly Value[]): string | number | boolean | null {
+export function compositeKeyOf(values: readonly Value[]): Key {
   if (values.length === 1) return keyOf(values[0] ?? null);
   let out = '';
   for (const v of values) {

@@ -4,7 +4,7 @@
 import { keepsFrames, type Frame, type FrameSink, type StatefulOperator } from '../runtime/frame.js';
 import type { DurationMs, EpochMs } from '../time.js';
 import { alignUp } from '../time.js';
-import { isTrue, type Value } from '../values.js';
+import { isTrue, type Value, type Key } from '../values.js';
 import { groupKeyOf } from '../windows/group-key.js';
 import type { Evaluator } from '../expressions/compile-expression.js';
 import type { Aggregator } from '../functions/aggregate-functions.js';
@@ -28,8 +28,6 @@ interface Remembered {
   readonly ts: EpochMs;
   readonly values: Value[];
 }
-
-type Key = string | number | boolean | null;
 
 type FunctionState = Map<Key, Remembered[]> | Map<Key, EpochMs>;
 

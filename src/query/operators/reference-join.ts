@@ -2,10 +2,8 @@
 // keys of ON (type-sensitive, as in the cloud service: 1 and '1' do not match). The rest of
 // ON is checked on each candidate pair. LEFT JOIN keeps events without a match.
 import { keepsFrames, type Frame, type FrameSink } from '../runtime/frame.js';
-import { compositeKeyOf, keyOf, type Row, type Value } from '../values.js';
+import { compositeKeyOf, keyOf, type Row, type Value, type Key } from '../values.js';
 import type { Evaluator } from '../expressions/compile-expression.js';
-
-type Key = string | number | boolean | null;
 
 export interface ReferenceJoinConfig {
   readonly slot: number;

@@ -6,11 +6,9 @@
 import type { Frame, FrameSink, StatefulOperator } from '../runtime/frame.js';
 import { MinHeap } from '../runtime/min-heap.js';
 import type { DurationMs, EpochMs } from '../time.js';
-import type { Row } from '../values.js';
+import type { Row, Key } from '../values.js';
 import { groupKeyOf } from '../windows/group-key.js';
 import type { Evaluator } from '../expressions/compile-expression.js';
-
-type Key = string | number | boolean | null;
 
 export interface StreamJoinConfig {
   readonly slot: number;

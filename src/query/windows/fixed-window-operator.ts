@@ -8,6 +8,7 @@ import { groupKeyOf } from './group-key.js';
 import type { Evaluator } from '../expressions/compile-expression.js';
 import type { Group, GroupOutput } from './group-output.js';
 import { Substreams } from './substreams.js';
+import type { Key } from '../values.js';
 
 /**
  * Where windows lie: periodic (window length, distance between window ends — equal for tumbling
@@ -17,10 +18,8 @@ export type FixedWindowGrid =
   | { readonly kind: 'periodic'; readonly size: DurationMs; readonly hop: DurationMs; readonly offset: DurationMs }
   | { readonly kind: 'snapshot' };
 
-type GroupKey = string | number | boolean | null;
-
 interface WindowState {
-  windows: Map<EpochMs, Map<GroupKey, Group>>;
+  windows: Map<EpochMs, Map<Key, Group>>;
   /** One entry per window end, pushed when the window gets its first group. */
   ends: MinHeap<EpochMs>;
   /**
@@ -28,10 +27,10 @@ interface WindowState {
    * share them, and then find them without a lookup per window. Not checkpointed.
    */
   runStart: EpochMs;
-  run: Map<GroupKey, Group>[];
+  run: Map<Key, Group>[];
 }
 
-function newState(windows: Map<EpochMs, Map<GroupKey, Group>>, ends: MinHeap<EpochMs>): WindowState {
+function newState(windows: Map<EpochMs, Map<Key, Group>>, ends: MinHeap<EpochMs>): WindowState {
   return { windows, ends, runStart: NaN, run: [] };
 }
 
@@ -63,7 +62,7 @@ export class FixedWindowOperator implements FrameSink, StatefulOperator {
       for (let i = 0; i < run.length; i++) this.addTo(run[i]!, key, frame);
       return;
     }
-    const run: Map<GroupKey, Group>[] = [];
+    const run: Map<Key, Group>[] = [];
     if (grid.kind === 'snapshot') run.push(this.windowAt(state, first));
     else for (let end = first, limit = frame.ts + grid.size; end < limit; end += grid.hop) run.push(this.windowAt(state, end));
     for (let i = 0; i < run.length; i++) this.addTo(run[i]!, key, frame);
@@ -73,7 +72,7 @@ export class FixedWindowOperator implements FrameSink, StatefulOperator {
   }
 
   /** The window ending at `end`, created if need be. */
-  private windowAt(state: WindowState, end: EpochMs): Map<GroupKey, Group> {
+  private windowAt(state: WindowState, end: EpochMs): Map<Key, Group> {
     let window = state.windows.get(end);
     if (!window) {
       window = new Map();
@@ -83,7 +82,7 @@ export class FixedWindowOperator implements FrameSink, StatefulOperator {
     return window;
   }
 
-  private addTo(window: Map<GroupKey, Group>, key: GroupKey, frame: Frame): void {
+  private addTo(window: Map<Key, Group>, key: Key, frame: Frame): void {
     let group = window.get(key);
     if (!group) {
       group = this.output.newGroup(frame);
@@ -112,7 +111,7 @@ export class FixedWindowOperator implements FrameSink, StatefulOperator {
   }
 
   restore(state: unknown): void {
-    const saved = state as Map<string, { windows: Map<EpochMs, Map<GroupKey, Group>>; ends: EpochMs[] }>;
+    const saved = state as Map<string, { windows: Map<EpochMs, Map<Key, Group>>; ends: EpochMs[] }>;
     this.substreams.replace(new Map([...saved].map(([k, s]) => [k, newState(s.windows, MinHeap.from(s.ends, earlier))])));
   }
 }

@@ -18,8 +18,7 @@ import { groupKeyOf } from './group-key.js';
 import type { Evaluator } from '../expressions/compile-expression.js';
 import type { Group, GroupOutput } from './group-output.js';
 import { Substreams } from './substreams.js';
-
-type Key = string | number | boolean | null;
+import type { Key } from '../values.js';
 
 interface Session {
   readonly id: number;

@@ -8,13 +8,12 @@ import { groupKeyOf } from './group-key.js';
 import type { Evaluator } from '../expressions/compile-expression.js';
 import type { GroupOutput } from './group-output.js';
 import { Substreams } from './substreams.js';
-
-type GroupKey = string | number | boolean | null;
+import type { Key } from '../values.js';
 
 interface Candidate {
   readonly end: EpochMs;
   readonly seq: number;
-  readonly key: GroupKey;
+  readonly key: Key;
 }
 
 interface SlidingGroup {
@@ -25,7 +24,7 @@ interface SlidingGroup {
 }
 
 interface SlidingState {
-  groups: Map<GroupKey, SlidingGroup>;
+  groups: Map<Key, SlidingGroup>;
   candidates: MinHeap<Candidate>;
   seq: number;
 }
@@ -54,7 +53,7 @@ export class SlidingWindowOperator implements FrameSink, StatefulOperator {
     this.schedule(state, group, key, frame.ts + this.size);
   }
 
-  private schedule(state: SlidingState, group: SlidingGroup, key: GroupKey, end: EpochMs): void {
+  private schedule(state: SlidingState, group: SlidingGroup, key: Key, end: EpochMs): void {
     if (group.scheduled.includes(end)) return;
     group.scheduled.push(end);
     state.candidates.push({ end, seq: state.seq++, key });
@@ -89,7 +88,7 @@ export class SlidingWindowOperator implements FrameSink, StatefulOperator {
   }
 
   restore(state: unknown): void {
-    const saved = state as Map<string, { groups: Map<GroupKey, SlidingGroup>; candidates: Candidate[]; seq: number }>;
+    const saved = state as Map<string, { groups: Map<Key, SlidingGroup>; candidates: Candidate[]; seq: number }>;
     this.substreams.replace(new Map([...saved].map(([k, s]) => [k, { groups: s.groups, candidates: MinHeap.from(s.candidates, candidateBefore), seq: s.seq }])));
   }
 }
