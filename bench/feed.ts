@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
-import { KeyStore } from '../src/auth/key-store.js';
+import { FileKeyStore } from '../src/auth/file-key-store.js';
 import { signSasToken } from '../src/auth/sas.js';
 import type { NewMessage } from '../src/core/message.js';
 import { SqliteEventLog } from '../src/log/sqlite-event-log.js';
@@ -160,7 +160,7 @@ try {
   console.log(`log: ${MESSAGES.toLocaleString('en-US')} JSON messages (~160 B, 100 devices, ${PARTITIONS} partitions); server: \`node --import tsx src/cli.ts start\` as a child process;`);
   console.log(`client: this process (sharing the machine), each reader on its own keep-alive connection (${CLIENT === 'http' ? 'node:http' : 'fetch'}) looping pull (body decoded as UTF-8, JSON parsed) → checkpoint; raw: EventLog.read in this process; medians of the runs\n`);
   await prefill(dir);
-  const keys = KeyStore.open(dir);
+  const keys = FileKeyStore.open(dir);
   const policy = keys.policy('service')!;
   const token = signSasToken({ resource: 'localhost', key: policy.primaryKey, keyName: 'service', expiry: Math.floor(Date.now() / 1000) + 86_400 });
   const profile = values['server-cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', values['server-cpu-prof']];

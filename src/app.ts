@@ -1,19 +1,19 @@
 // The composition root: builds every part from the config, starts them, stops them in order.
 import { Authenticator } from './auth/authenticator.js';
-import { KeyStore } from './auth/key-store.js';
+import type { KeyStore } from './auth/key-store.js';
 import type { Config } from './config.js';
 import { openFeed } from './feed/feed.js';
 import { healthRoutes } from './http/health-routes.js';
-import { Metrics } from './http/metrics.js';
+import { Metrics } from './telemetry/metrics.js';
 import { HttpServer } from './http/server.js';
 import { deviceRoutes } from './ingest/device-routes.js';
 import { Ingestion } from './ingest/ingestion.js';
 import { registerRoutes } from './ingest/register-routes.js';
 import type { EventLog } from './log/event-log.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, type Logger } from './telemetry/logger.js';
 import type { Registry } from './registry/registry.js';
 import { registryRoutes } from './registry/registry-routes.js';
-import { openConsumerGroupStore, openEventLog, openServingRegistry } from './storage.js';
+import { openConsumerGroupStore, openEventLog, openKeyStore, openServingRegistry } from './storage.js';
 
 export interface RunningApp {
   readonly config: Config;
@@ -29,7 +29,7 @@ export interface RunningApp {
 }
 
 export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningApp> {
-  const keys = KeyStore.open(config.dataDir);
+  const keys = openKeyStore(config);
   const registry = openServingRegistry(config);
   const log = openEventLog(config, (message) => logger.error('log writer', { message }));
   const metrics = new Metrics();
@@ -69,7 +69,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   } catch (err) {
     clearInterval(retentionTimer);
     await Promise.all([ingestion.close(), feed.close(), log.close()]);
-    await registry.close();
+    await Promise.all([registry.close(), keys.close()]);
     throw err;
   }
   ready = true;
@@ -91,7 +91,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         await ingestion.close();
         await feed.close();
         await log.close();
-        await registry.close();
+        await Promise.all([registry.close(), keys.close()]);
         logger.info('omnistream stopped');
       })();
       return closing;

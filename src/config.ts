@@ -3,10 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseDurationMs } from './core/duration.js';
+import { validateSymmetricKey } from './core/device.js';
 import { OmniError } from './core/errors.js';
+import type { Durability } from './log/durability.js';
+import type { LogLevel } from './telemetry/logger.js';
 
-export type Durability = 'process' | 'fsync';
-export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Config {
   /** Where the log, registry and keys live. */
@@ -47,6 +48,8 @@ export interface Config {
   readonly registryCacheMs: number;
   readonly logLevel: LogLevel;
   readonly demo: boolean;
+  /** Fixes the iothubowner primary key (base64) for scripted deployments; generated when null. */
+  readonly ownerKey: string | null;
 }
 
 export const DEFAULT_CONFIG: Config = {
@@ -66,6 +69,7 @@ export const DEFAULT_CONFIG: Config = {
   registryCacheMs: 1_000,
   logLevel: 'info',
   demo: false,
+  ownerKey: null,
 };
 
 type Json = Record<string, unknown>;
@@ -118,7 +122,7 @@ function section(raw: Json, key: string): Json {
 }
 
 const KNOWN: Record<string, readonly string[] | null> = {
-  dataDir: null, hostName: null, logLevel: null, demo: null, registryCache: null,
+  dataDir: null, hostName: null, logLevel: null, demo: null, registryCache: null, ownerKey: null,
   http: ['host', 'port', 'tlsCert', 'tlsKey', 'trustProxy'],
   log: ['partitions', 'retention', 'dedupWindow', 'durability', 'maxPendingMessages', 'retentionInterval'],
   cors: ['deviceOrigins', 'adminOrigins'],
@@ -172,6 +176,7 @@ export function buildConfig(raw: Json): Config {
     registryCacheMs: raw.registryCache === undefined ? d.registryCacheMs : duration(raw.registryCache, 'registryCache'),
     logLevel: raw.logLevel === undefined ? d.logLevel : oneOf(raw.logLevel, 'logLevel', ['debug', 'info', 'warn', 'error'] as const),
     demo: raw.demo === undefined ? d.demo : bool(raw.demo, 'demo'),
+    ownerKey: raw.ownerKey === undefined || raw.ownerKey === null ? d.ownerKey : validateSymmetricKey(str(raw.ownerKey, 'ownerKey'), 'ownerKey (OMNISTREAM_OWNER_KEY)'),
   };
 }
 
@@ -187,6 +192,7 @@ const ENV: Record<string, string> = {
   OMNISTREAM_RETENTION: 'log.retention',
   OMNISTREAM_DURABILITY: 'log.durability',
   OMNISTREAM_LOG_LEVEL: 'logLevel',
+  OMNISTREAM_OWNER_KEY: 'ownerKey',
 };
 
 function setPath(target: Json, path: string, value: unknown): void {

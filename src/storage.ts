@@ -1,6 +1,8 @@
-// Opens the embedded backends under the data directory; the server and the CLI share these, so
-// `omnistream device …` sees exactly what the REST API sees.
+// The one place that picks storage adapters from the config. The server and the CLI both open
+// their stores here, so `omnistream device …` sees exactly what the REST API sees.
 import { join } from 'node:path';
+import { FileKeyStore } from './auth/file-key-store.js';
+import type { KeyStore } from './auth/key-store.js';
 import type { Config } from './config.js';
 import type { ConsumerGroupStore } from './log/consumer-group-store.js';
 import type { EventLog } from './log/event-log.js';
@@ -9,6 +11,10 @@ import { SqliteEventLog } from './log/sqlite-event-log.js';
 import type { Registry } from './registry/registry.js';
 import { CachedRegistry } from './registry/cached-registry.js';
 import { SqliteRegistry } from './registry/sqlite-registry.js';
+
+export function openKeyStore(config: Config): KeyStore {
+  return FileKeyStore.open(config.dataDir, config.ownerKey);
+}
 
 export function openRegistry(config: Config): Registry {
   return new SqliteRegistry(join(config.dataDir, 'registry.db'));

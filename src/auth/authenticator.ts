@@ -3,7 +3,7 @@ import type { Device } from '../core/device.js';
 import { OmniError } from '../core/errors.js';
 import type { AuthMethod } from '../core/message.js';
 import type { Right } from '../core/rights.js';
-import type { Registry } from '../registry/registry.js';
+import type { DeviceLookup } from './device-lookup.js';
 import type { KeyStore, Policy } from './key-store.js';
 import { CLOCK_SKEW_SECONDS, deviceResource, isExpired, parseSasToken, scopeCovers, signatureMatches, type SasToken } from './sas.js';
 
@@ -38,7 +38,7 @@ export class Authenticator {
   constructor(
     private readonly hostName: string,
     private readonly keys: KeyStore,
-    private readonly registry: Registry,
+    private readonly devices: DeviceLookup,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -71,7 +71,7 @@ export class Authenticator {
    */
   knownDevice(authorization: string | undefined, deviceId: string): DeviceCaller | undefined {
     const known = this.knownToken(authorization, deviceId);
-    const device = known && this.registry.cached?.(deviceId);
+    const device = known && this.devices.cached?.(deviceId);
     return device ? this.knownCaller(known!, device) : undefined;
   }
 
@@ -93,7 +93,7 @@ export class Authenticator {
   async device(authorization: string | undefined, deviceId: string): Promise<DeviceCaller> {
     const known = this.knownToken(authorization, deviceId);
     if (known) {
-      const device = await this.registry.get(deviceId);
+      const device = await this.devices.get(deviceId);
       const caller = device && this.knownCaller(known, device);
       if (caller) return caller;
     }
@@ -102,11 +102,11 @@ export class Authenticator {
     this.checkScope(token, target);
     if (token.keyName !== undefined) {
       const policy = this.policyFor(token, 'DeviceConnect');
-      const device = await this.registry.get(deviceId);
+      const device = await this.devices.get(deviceId);
       if (!device) throw new OmniError('device_not_found', `IotHub '${this.hostName}' does not contain the specified device '${deviceId}'`);
       return { device: this.enabled(device), authMethod: { scope: 'hub', type: 'sas', issuer: 'iothub', policy: policy.name } };
     }
-    const device = await this.registry.get(deviceId);
+    const device = await this.devices.get(deviceId);
     const { primaryKey, secondaryKey } = device?.authentication.symmetricKey ?? { primaryKey: '', secondaryKey: '' };
     // An unknown device and a wrong key answer alike, so ids cannot be probed.
     const key = !device ? undefined : signatureMatches(token, [primaryKey]) ? primaryKey : signatureMatches(token, [secondaryKey]) ? secondaryKey : undefined;

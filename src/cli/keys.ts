@@ -1,5 +1,5 @@
 // `omnistream keys`: the policies' connection strings and the app keys; add and revoke app keys.
-import { KeyStore } from '../auth/key-store.js';
+import { openKeyStore } from '../storage.js';
 import { configFrom, parse, printJson, run, UsageError, type CliIO } from './common.js';
 
 const USAGE = 'omnistream keys [--data DIR] [--json] | keys add-app --tenant NAME | keys revoke-app KEY';
@@ -8,18 +8,18 @@ export async function keysCommand(args: string[], io: CliIO): Promise<number> {
   return run(io, USAGE, async () => {
     const { values, positionals } = parse(args, { json: { type: 'boolean' }, tenant: { type: 'string' } });
     const config = configFrom(values);
-    const keys = KeyStore.open(config.dataDir);
+    const keys = openKeyStore(config);
     const [action, arg] = positionals;
     if (action === 'add-app') {
       if (!values.tenant) throw new UsageError('add-app needs --tenant NAME');
-      const key = keys.addAppKey(values.tenant);
+      const key = await keys.addAppKey(values.tenant);
       if (values.json) printJson(io, key);
       else io.stdout.write(`${key.key}  tenant=${key.tenant}\n`);
       return 0;
     }
     if (action === 'revoke-app') {
       if (!arg) throw new UsageError('revoke-app needs the app key');
-      keys.revokeAppKey(arg);
+      await keys.revokeAppKey(arg);
       io.stdout.write(`revoked ${arg}\n`);
       return 0;
     }

@@ -1,6 +1,6 @@
 // `omnistream start`: runs the platform until SIGINT/SIGTERM, then stops gracefully.
 import { startApp } from '../app.js';
-import { createLogger } from '../logger.js';
+import { createLogger } from '../telemetry/logger.js';
 import { configFrom, parse, run, UsageError, type CliIO } from './common.js';
 
 const USAGE = 'omnistream start [--config FILE] [--data DIR] [--http-port N] [--host-name NAME] [--demo]';

@@ -1,8 +1,7 @@
 // `omnistream token`: mints a SAS token for a device or a shared access policy.
-import { KeyStore } from '../auth/key-store.js';
 import { deviceResource, signSasToken } from '../auth/sas.js';
 import { validateDeviceId } from '../core/device.js';
-import { openRegistry } from '../storage.js';
+import { openKeyStore, openRegistry } from '../storage.js';
 import { configFrom, parse, run, UsageError, type CliIO } from './common.js';
 
 const USAGE = 'omnistream token --device ID | --policy NAME [--ttl SECONDS] [--data DIR]';
@@ -17,7 +16,7 @@ export async function tokenCommand(args: string[], io: CliIO): Promise<number> {
     const config = configFrom(values);
     const expiry = Math.floor(Date.now() / 1000) + ttl;
     if (values.policy) {
-      const policy = KeyStore.open(config.dataDir).policy(values.policy);
+      const policy = openKeyStore(config).policy(values.policy);
       if (!policy) throw new UsageError(`no policy '${values.policy}'`);
       io.stdout.write(`${signSasToken({ resource: config.hostName, key: policy.primaryKey, keyName: policy.name, expiry })}\n`);
       return 0;

@@ -1,10 +1,10 @@
 // The read side as app.ts mounts it: partition reads, consumer groups, SSE and lag metrics.
 import type { Authenticator } from '../auth/authenticator.js';
 import type { HttpPlugin } from '../http/route.js';
-import type { Metrics } from '../http/metrics.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import type { EventLog } from '../log/event-log.js';
 import type { ConsumerGroupStore } from '../log/consumer-group-store.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../telemetry/logger.js';
 import { consumerGroupRoutes } from './consumer-group-routes.js';
 import { ConsumerGroups } from './consumer-groups.js';
 import { LagMetrics } from './lag-metrics.js';

@@ -1,8 +1,8 @@
 // Consumer-group lag in /metrics. Gauges are read synchronously when scraped while lag needs the
 // log and the group store, so a snapshot is refreshed on an interval and shortly after commits
 // (at most once per SOON_MS: readers committing a page each time must not pay for a refresh each).
-import type { Gauge, Metrics } from '../http/metrics.js';
-import type { Logger } from '../logger.js';
+import type { Gauge, Metrics } from '../telemetry/metrics.js';
+import type { Logger } from '../telemetry/logger.js';
 import type { ConsumerGroups } from './consumer-groups.js';
 
 const REFRESH_MS = 5_000;

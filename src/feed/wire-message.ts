@@ -4,8 +4,7 @@
 //    and a content type that is absent, `application/json` or `…+json` (charset UTF-8 if given).
 //    A body declared as JSON that does not parse is sent as base64 rather than altered.
 //  - Anything else (text/plain, binary, gzip…) is base64, so every byte arrives as sent.
-// The rule itself lives with the log (isJsonBody in log/sqlite-log-schema.ts), which applies it
-// once per message when storing it. IoT Hub's `systemProperties` (which repeat the top-level
+// The rule itself is core/json-body.ts; the log applies it once per message when storing it. IoT Hub's `systemProperties` (which repeat the top-level
 // fields) are written only when a reader asks for them: they were more than half of each message.
 //
 // A page of 1,000 messages is the feed's hot path, so messages are written as bytes straight from
@@ -13,9 +12,9 @@
 // messages share (device, tenant, properties, auth…) is encoded once per SharedFields object, the
 // time-dependent pieces once per enqueue time (messages committed together share it), numbers are
 // written as digits, and a JSON body's text is encoded into place.
+import { isJsonBody } from '../core/json-body.js';
 import { systemProperties, type PartitionId, type SequenceNumber, type StoredMessage } from '../core/message.js';
 import type { SharedFields } from '../log/event-log.js';
-import { isJsonBody } from '../log/sqlite-log-schema.js';
 
 const str = JSON.stringify;
 const CLOSE_BRACE = 0x7d;

@@ -1,6 +1,6 @@
 // Liveness, readiness and metrics: what an orchestrator and Prometheus poll.
 import type { HttpPlugin } from './route.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../telemetry/metrics.js';
 
 export function healthRoutes(metrics: Metrics, isReady: () => boolean): HttpPlugin {
   return {

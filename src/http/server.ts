@@ -5,10 +5,10 @@ import { createServer as createHttpsServer } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { OmniError } from '../core/errors.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../telemetry/logger.js';
 import { answerPreflight, applyCors, type CorsPolicy } from './cors.js';
 import { toOmniError, writeError } from './error-response.js';
-import type { Metrics } from './metrics.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import { Router } from './router.js';
 import type { ErrorStyle, HttpPlugin, RequestContext, Route } from './route.js';
 

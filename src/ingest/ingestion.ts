@@ -3,9 +3,9 @@
 import type { DeviceCaller } from '../auth/authenticator.js';
 import { OmniError } from '../core/errors.js';
 import { MAX_BATCH_MESSAGES, MAX_MESSAGE_BYTES, messageSize, type IncomingMessage, type NewMessage } from '../core/message.js';
-import type { Metrics } from '../http/metrics.js';
+import type { Metrics } from '../telemetry/metrics.js';
 import type { AppendResult, EventLog } from '../log/event-log.js';
-import type { Logger } from '../logger.js';
+import type { Logger } from '../telemetry/logger.js';
 import type { Registry } from '../registry/registry.js';
 
 export type Transport = 'http' | 'mqtt';

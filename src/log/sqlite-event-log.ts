@@ -7,7 +7,7 @@ import Database from 'better-sqlite3';
 import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Durability } from '../config.js';
+import type { Durability } from './durability.js';
 import { OmniError } from '../core/errors.js';
 import type { AuthMethod, NewMessage, PartitionId, StoredMessage } from '../core/message.js';
 import type { AppendResult, EventLog, EventLogOptions, MessageVisitor, PartitionInfo, ReadFrom, ReadPage, RetentionResult, ScanResult, SharedFields } from './event-log.js';

@@ -4,8 +4,9 @@
 // commit never waits for the disk — checkpoints and fsyncs are what wait, and they run elsewhere
 // (sqlite-log-checkpointer.ts, and fdatasync on libuv's pool in sqlite-event-log.ts).
 import type Database from 'better-sqlite3';
+import { isJsonBody } from '../core/json-body.js';
 import { partitionFor, type AuthMethod, type NewMessage } from '../core/message.js';
-import { firstSeqAtOrAfter, isJsonBody, loadPartitionState, messageTable, MESSAGE_COLUMNS, rowAtOrAfterSql, type PartitionState } from './sqlite-log-schema.js';
+import { firstSeqAtOrAfter, loadPartitionState, messageTable, MESSAGE_COLUMNS, rowAtOrAfterSql, type PartitionState } from './sqlite-log-schema.js';
 
 /** One step of retention: rows deleted, and whether anything is left to delete. */
 export interface RetentionStep {

@@ -57,8 +57,14 @@ export class CachedRegistry implements Registry {
     }
   }
 
-  recordActivity(lastSeen: ReadonlyMap<string, Date>): Promise<void> {
-    return this.inner.recordActivity(lastSeen);
+  async recordActivity(lastSeen: ReadonlyMap<string, Date>): Promise<void> {
+    await this.inner.recordActivity(lastSeen);
+    // Refresh the cached records rather than drop them: the devices that were just active are the
+    // ones about to send again, and they should stay on the synchronous path.
+    for (const [deviceId, at] of lastSeen) {
+      const hit = this.cache.get(deviceId);
+      if (hit?.device) this.cache.set(deviceId, { device: { ...hit.device, lastActivityTime: at.toISOString() }, expiresAt: hit.expiresAt });
+    }
   }
 
   close(): Promise<void> {

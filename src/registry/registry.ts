@@ -1,15 +1,10 @@
 // The device registry port. Adapters (SQLite now, PostgreSQL later) store devices; the rules for
 // what a create or update means live in device-records.ts so every adapter applies them alike.
+import type { DeviceLookup } from '../auth/device-lookup.js';
 import type { Device, DeviceInput } from '../core/device.js';
 
-export interface Registry {
-  get(deviceId: string): Promise<Device | undefined>;
-  /**
-   * The device when it is known without a storage round trip (a cache's fresh entry), `null` when
-   * it is known not to exist, `undefined` when not known. Only caching adapters have it; it lets a
-   * device's repeated requests be authorized synchronously.
-   */
-  cached?(deviceId: string): Device | null | undefined;
+/** `get` and `cached` come from auth's port; only caching adapters have `cached`. */
+export interface Registry extends DeviceLookup {
   list(options?: { top?: number }): Promise<Device[]>;
   /** Fails with `device_exists` when the id is taken. */
   create(input: DeviceInput): Promise<Device>;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Authenticator } from '../../src/auth/authenticator.js';
-import { KeyStore } from '../../src/auth/key-store.js';
+import { FileKeyStore } from '../../src/auth/file-key-store.js';
 import { signSasToken } from '../../src/auth/sas.js';
 import { OmniError } from '../../src/core/errors.js';
 import { SqliteRegistry } from '../../src/registry/sqlite-registry.js';
@@ -16,7 +16,7 @@ test('a policy token verified before is refused once its key is rotated, and nev
   const dir = tempDir();
   const registry = new SqliteRegistry(join(dir, 'registry.db'));
   try {
-    const keys = KeyStore.open(dir, undefined);
+    const keys = FileKeyStore.open(dir);
     const auth = new Authenticator('localhost', keys, registry);
     const sign = (keyName: string, key: string) => signSasToken({ resource: 'localhost', key, keyName, expiry: Math.floor(Date.now() / 1000) + 3600 });
     const service = sign('service', keys.policy('service')!.primaryKey);

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { KeyStore } from '../../src/auth/key-store.js';
+import { FileKeyStore } from '../../src/auth/file-key-store.js';
 import { deviceResource, signSasToken } from '../../src/auth/sas.js';
 import { SqliteEventLog } from '../../src/log/sqlite-event-log.js';
 import { SqliteRegistry } from '../../src/registry/sqlite-registry.js';
@@ -66,7 +66,7 @@ test('kill -9 during concurrent ingestion loses and duplicates nothing acknowled
     const second = await spawnServer(['--data', dataDir]);
     const unacked = [...attempted].filter(([id]) => !acked.has(id));
     for (const [id, { device, body }] of unacked) await send(second.url, id, device, body, false);
-    const owner = KeyStore.open(dataDir).policy('iothubowner')!;
+    const owner = FileKeyStore.open(dataDir).policy('iothubowner')!;
     const partitions = (await (await fetch(`${second.url}/api/partitions`, {
       headers: { authorization: signSasToken({ resource: 'localhost', key: owner.primaryKey, keyName: 'iothubowner', expiry: Math.floor(Date.now() / 1000) + 60 }) },
     })).json()) as { partitions: Array<{ lastEnqueuedSequenceNumber: number }> };

@@ -8,7 +8,7 @@ describe('POST /api/register', () => {
   let appKey: string;
   before(async () => {
     s = await startTestServer({ register: { perMinute: 60, burst: 40 } });
-    appKey = s.keys.addAppKey('brand-b').key;
+    appKey = (await s.keys.addAppKey('brand-b')).key;
   });
   after(() => s.stop());
 
@@ -59,18 +59,18 @@ describe('POST /api/register', () => {
     assert.equal(await code(res), 'unsupported_media_type');
     res = await s.fetch('/api/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"appKey":' });
     assert.equal(res.status, 400);
-    const revoked = s.keys.addAppKey('brand-c').key;
-    s.keys.revokeAppKey(revoked);
+    const revoked = (await s.keys.addAppKey('brand-c')).key;
+    await s.keys.revokeAppKey(revoked);
     res = await register({ appKey: revoked });
     assert.equal(res.status, 401);
   });
 
   test('an app key revoked by another process (the CLI) stops working within a second or so', async () => {
-    const { KeyStore } = await import('../../src/auth/key-store.js');
-    const key = s.keys.addAppKey('brand-d').key;
+    const { FileKeyStore } = await import('../../src/auth/file-key-store.js');
+    const key = (await s.keys.addAppKey('brand-d')).key;
     assert.equal((await register({ appKey: key })).status, 201);
     // A second KeyStore on the same file is what `omnistream keys revoke-app` opens.
-    KeyStore.open(s.dataDir).revokeAppKey(key);
+    await FileKeyStore.open(s.dataDir).revokeAppKey(key);
     let status = 0;
     for (let i = 0; i < 30 && status !== 401; i++) {
       await new Promise((r) => setTimeout(r, 100));

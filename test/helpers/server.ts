@@ -6,7 +6,7 @@ import { startApp, type RunningApp } from '../../src/app.js';
 import { deviceResource, signSasToken } from '../../src/auth/sas.js';
 import { buildConfig } from '../../src/config.js';
 import type { Device } from '../../src/core/device.js';
-import { createLogger } from '../../src/logger.js';
+import { createLogger } from '../../src/telemetry/logger.js';
 import { PassThrough } from 'node:stream';
 
 export interface TestServer extends RunningApp {

@@ -1,9 +1,10 @@
 // The behaviour every EventLog backend must have. Each backend's test calls eventLogContract.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import { OmniError } from '../../src/core/errors.js';
 import { partitionFor, type NewMessage } from '../../src/core/message.js';
 import type { EventLog, EventLogOptions, SharedFields } from '../../src/log/event-log.js';
+import { contractSuite, type Backend } from '../helpers/backend.js';
 
 export interface LogFactory {
   /** Opens a log; the same `store` name reopens the same data. */
@@ -27,8 +28,8 @@ export function msg(deviceId: string, body: string | Buffer, extra: Partial<NewM
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function eventLogContract(name: string, factory: () => Promise<LogFactory>): void {
-  describe(`EventLog contract: ${name}`, () => {
+export function eventLogContract(backend: Backend<LogFactory>): void {
+  contractSuite('EventLog', backend, (factory) => {
     let store = 0;
     async function withLog(options: Partial<EventLogOptions>, body: (log: EventLog, reopen: () => Promise<EventLog>) => Promise<void>) {
       const f = await factory();

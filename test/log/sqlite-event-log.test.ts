@@ -33,12 +33,15 @@ async function stored(log: SqliteEventLog, partition: number, from = 0): Promise
 }
 
 for (const durability of ['process', 'fsync'] as const) {
-  eventLogContract(`SQLite (durability ${durability})`, async () => {
-    const dir = tempDir();
-    return {
-      open: async (options, store) => new SqliteEventLog({ partitions: 4, retentionMs: 1e9, dedupWindowMs: 1e9, maxPendingMessages: 1e5, ...options, path: join(dir, `${store}.db`), durability }),
-      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-    };
+  eventLogContract({
+    name: `SQLite (durability ${durability})`,
+    fixture: async () => {
+      const dir = tempDir();
+      return {
+        open: async (options, store) => new SqliteEventLog({ partitions: 4, retentionMs: 1e9, dedupWindowMs: 1e9, maxPendingMessages: 1e5, ...options, path: join(dir, `${store}.db`), durability }),
+        cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+      };
+    },
   });
 }
 

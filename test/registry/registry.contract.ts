@@ -1,15 +1,22 @@
 // The behaviour every Registry adapter must have. Each adapter's test calls registryContract.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import { OmniError } from '../../src/core/errors.js';
 import type { Registry } from '../../src/registry/registry.js';
+import { contractSuite, type Backend } from '../helpers/backend.js';
+
+export interface RegistryFixture {
+  readonly registry: Registry;
+  cleanup(): Promise<void>;
+}
 
 function rejectsWith(code: string) {
   return (err: unknown) => err instanceof OmniError && err.code === code;
 }
 
-export function registryContract(name: string, open: () => Promise<{ registry: Registry; cleanup(): Promise<void> }>): void {
-  describe(`Registry contract: ${name}`, () => {
+/** The cases share one registry, in order: each builds on the devices the ones before created. */
+export function registryContract(backend: Backend<RegistryFixture>): void {
+  contractSuite('Registry', backend, (open) => {
     let registry: Registry;
     let cleanup: () => Promise<void>;
     before(async () => ({ registry, cleanup } = await open()));
@@ -85,11 +92,23 @@ export function registryContract(name: string, open: () => Promise<{ registry: R
 
     test('recordActivity sets lastActivityTime without changing the etag', async () => {
       const d = await registry.create({ deviceId: 'dev-e' });
+      assert.equal((await registry.get('dev-e'))!.lastActivityTime, '0001-01-01T00:00:00', 'read once before, as a cache would keep it');
       const at = new Date('2026-01-02T03:04:05.000Z');
       await registry.recordActivity(new Map([['dev-e', at], ['no-such-device', at]]));
       const after = (await registry.get('dev-e'))!;
       assert.equal(after.lastActivityTime, at.toISOString());
       assert.equal(after.etag, d.etag);
+    });
+
+    test('a read right after a write sees it: absent, created, updated, deleted', async () => {
+      assert.equal(await registry.get('dev-f'), undefined);
+      const created = await registry.create({ deviceId: 'dev-f' });
+      assert.deepEqual(await registry.get('dev-f'), created);
+      const updated = await registry.update({ deviceId: 'dev-f', status: 'disabled' }, '*');
+      assert.equal((await registry.get('dev-f'))!.status, 'disabled');
+      assert.deepEqual(await registry.get('dev-f'), updated);
+      await registry.delete('dev-f');
+      assert.equal(await registry.get('dev-f'), undefined);
     });
   });
 }

@@ -6,10 +6,13 @@ import { SqliteRegistry } from '../../src/registry/sqlite-registry.js';
 import { tempDir } from '../helpers/server.js';
 import { registryContract } from './registry.contract.js';
 
-registryContract('SQLite', async () => {
-  const dir = tempDir();
-  const registry = new SqliteRegistry(join(dir, 'registry.db'));
-  return { registry, cleanup: async () => { await registry.close(); rmSync(dir, { recursive: true, force: true }); } };
+registryContract({
+  name: 'SQLite',
+  fixture: async () => {
+    const dir = tempDir();
+    const registry = new SqliteRegistry(join(dir, 'registry.db'));
+    return { registry, cleanup: async () => { await registry.close(); rmSync(dir, { recursive: true, force: true }); } };
+  },
 });
 
 test('the SQLite registry file holds keys, so only its owner may read it', async () => {

@@ -4,10 +4,13 @@ import { SqliteConsumerGroupStore } from '../../src/log/sqlite-consumer-group-st
 import { tempDir } from '../helpers/server.js';
 import { consumerGroupStoreContract } from './consumer-group-store.contract.js';
 
-consumerGroupStoreContract('SQLite', async () => {
-  const dir = tempDir();
-  return {
-    open: async (name) => new SqliteConsumerGroupStore(join(dir, `${name}.db`)),
-    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
-  };
+consumerGroupStoreContract({
+  name: 'SQLite',
+  fixture: async () => {
+    const dir = tempDir();
+    return {
+      open: async (name) => new SqliteConsumerGroupStore(join(dir, `${name}.db`)),
+      cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  },
 });

@@ -1,7 +1,8 @@
 // The behaviour every ConsumerGroupStore backend must have. Each backend's test calls this.
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { test } from 'node:test';
 import type { ConsumerGroupStore } from '../../src/log/consumer-group-store.js';
+import { contractSuite, type Backend } from '../helpers/backend.js';
 
 export interface StoreFactory {
   /** Opens a store; the same `name` reopens the same data. */
@@ -9,8 +10,8 @@ export interface StoreFactory {
   cleanup(): Promise<void>;
 }
 
-export function consumerGroupStoreContract(backend: string, factory: () => Promise<StoreFactory>): void {
-  describe(`ConsumerGroupStore contract: ${backend}`, () => {
+export function consumerGroupStoreContract(backend: Backend<StoreFactory>): void {
+  contractSuite('ConsumerGroupStore', backend, (factory) => {
     let n = 0;
     async function withStore(body: (store: ConsumerGroupStore, reopen: () => Promise<ConsumerGroupStore>) => Promise<void>) {
       const f = await factory();

@@ -1,5 +1,6 @@
 // Structured logs: one JSON object per line on stdout, cheap enough to leave on in production.
-import type { LogLevel } from './config.js';
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
