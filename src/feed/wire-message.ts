@@ -73,7 +73,7 @@ export class ByteWriter {
       this.buf[--i] = ZERO + (n - q * 10);
       n = q;
     }
-    this.buf[--i] = ZERO + n;
+    this.buf[i - 1] = ZERO + n;
     this.at += len;
   }
 
