@@ -1,9 +1,12 @@
 // Query engine benchmark: each scenario runs the engine and a hand-written loop computing the
 // same answer over the same pre-decoded events, in the same process, and reports events/s for
-// both and their ratio (median of several runs). Run: npx tsx bench/query.ts [--events N] [--runs R]
+// both and their ratio (median of several runs). A speed is only worth quoting for a right answer,
+// so the process exits with 1 when any run of the engine disagrees with its loop.
+//   npx tsx bench/query.ts [--events N] [--runs R]
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { compileQuery, type Row } from '../src/query/index.js';
+import { machine, median } from './harness.js';
 
 interface Click {
   time: string;
@@ -195,11 +198,6 @@ GROUP BY shopper, SessionWindow(second, 30, 600) OVER (PARTITION BY shopper)`,
 
 // --- measurement -------------------------------------------------------------------------------
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-}
-
 function measure(fn: () => Digest): { seconds: number; digest: Digest } {
   const t0 = performance.now();
   const digest = fn();
@@ -207,42 +205,52 @@ function measure(fn: () => Digest): { seconds: number; digest: Digest } {
 }
 
 function main(): void {
-  const cpu = os.cpus()[0];
-  console.log(`machine: ${cpu?.model ?? 'unknown CPU'}, ${os.cpus().length} cores, ${os.totalmem() / 2 ** 30 | 0} GiB, node ${process.version}, ${os.platform()} ${os.arch()}`);
+  console.log(`machine: ${machine()}`);
   console.log(`command: npx tsx bench/query.ts --events ${eventCount} --runs ${runs}`);
   console.log(`events: ${eventCount.toLocaleString('en-US')} pre-decoded click objects (ISO time strings, parsed by both sides); median of ${runs} runs`);
   console.log(`load average at start: ${loadAverage()} (other processes on the machine skew both sides)\n`);
   const events = makeEvents(eventCount);
+  const wrong: string[] = [];
   for (const scenario of [tumblingJoin, hoppingAverage, sessionPerShopper]) {
     const engineTimes: number[] = [];
     const loopTimes: number[] = [];
-    let engineDigest: Digest | undefined, loopDigest: Digest | undefined;
+    let rows = 0;
+    let agrees = true;
     // One untimed warm-up each, then alternate so both see the same machine state.
-    scenario.engine(events.slice(0, 50_000));
-    scenario.loop(events.slice(0, 50_000));
+    const warmUp = events.slice(0, 50_000);
+    agrees &&= sameAnswer(scenario.engine(warmUp), scenario.loop(warmUp));
     for (let r = 0; r < runs; r++) {
       const e = measure(() => scenario.engine(events));
       const l = measure(() => scenario.loop(events));
       engineTimes.push(e.seconds);
       loopTimes.push(l.seconds);
-      engineDigest = e.digest;
-      loopDigest = l.digest;
+      agrees &&= sameAnswer(e.digest, l.digest);
+      rows = e.digest.rows;
     }
+    if (!agrees) wrong.push(scenario.name);
     const engineRate = eventCount / median(engineTimes);
     const loopRate = eventCount / median(loopTimes);
-    const same = engineDigest!.rows === loopDigest!.rows && Math.abs(engineDigest!.checksum - loopDigest!.checksum) < 1e-6 * Math.abs(loopDigest!.checksum);
     console.log(`${scenario.name}`);
-    console.log(`  engine        ${fmt(engineRate)} events/s   (runs ${spread(engineTimes)})`);
-    console.log(`  hand-written  ${fmt(loopRate)} events/s   (runs ${spread(loopTimes)})`);
+    console.log(`  engine        ${fmt(engineRate)} events/s   (runs ${eachRun(engineTimes)})`);
+    console.log(`  hand-written  ${fmt(loopRate)} events/s   (runs ${eachRun(loopTimes)})`);
     console.log(`  ratio         ${(engineRate / loopRate).toFixed(2)} × the hand-written loop`);
-    console.log(`  same answer   ${same ? 'yes' : 'NO'} (${engineDigest!.rows.toLocaleString('en-US')} rows)\n`);
+    console.log(`  same answer   ${agrees ? 'yes' : 'NO'} (${rows.toLocaleString('en-US')} rows)\n`);
   }
   console.log(`load average at end: ${loadAverage()}`);
+  if (wrong.length > 0) {
+    console.error(`the engine's answer differs from the hand-written loop's: ${wrong.join('; ')}`);
+    process.exitCode = 1;
+  }
 }
 
-/** The slowest and fastest run, in events/s: how noisy the machine was. */
-function spread(seconds: number[]): string {
-  return `${fmt(eventCount / Math.max(...seconds)).trim()} – ${fmt(eventCount / Math.min(...seconds)).trim()}`;
+/** Same rows, and checksums equal up to float rounding (the two sides sum in different orders). */
+function sameAnswer(engine: Digest, loop: Digest): boolean {
+  return engine.rows === loop.rows && Math.abs(engine.checksum - loop.checksum) <= 1e-6 * Math.abs(loop.checksum);
+}
+
+/** Every run in events/s, in the order run: how noisy the machine was. */
+function eachRun(seconds: number[]): string {
+  return seconds.map((s) => fmt(eventCount / s).trim()).join(', ');
 }
 
 function loadAverage(): string {

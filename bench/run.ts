@@ -1,4 +1,6 @@
 // `npm run bench`: every benchmark in turn, each printing its machine, command, baseline and ratio.
+// A benchmark that fails (for the query benchmark: an answer that differs from its hand-written
+// loop's) makes the whole run exit with 1, so a wrong but fast engine cannot pass unnoticed.
 //   npm run bench [-- ingest query feed]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -11,7 +13,7 @@ const suites: Record<string, string[]> = {
 };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);
 const root = fileURLToPath(new URL('..', import.meta.url));
-let failed = false;
+const failed: string[] = [];
 for (const name of wanted) {
   const files = suites[name];
   if (!files) {
@@ -20,8 +22,9 @@ for (const name of wanted) {
   }
   for (const file of files.filter((f) => existsSync(`${root}/${f}`))) {
     const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, stdio: 'inherit' });
-    if (r.status !== 0) failed = true;
+    if (r.status !== 0) failed.push(file);
     console.log();
   }
 }
-process.exit(failed ? 1 : 0);
+if (failed.length > 0) console.error(`failed: ${failed.join(', ')}`);
+process.exit(failed.length > 0 ? 1 : 0);
