@@ -3,8 +3,8 @@ import { analyzeQuery, type KnownNames } from './semantic/analyze.js';
 import type { QueryPlan } from './semantic/plan.js';
 import { parseQuery } from './syntax/parser.js';
 import { buildPipeline } from './runtime/build-pipeline.js';
-import { defaultEventOrderingPolicy } from './runtime/event-ordering.js';
-import { QueryRunner, type RunnerOptions } from './query-runner.js';
+import { defaultEventOrderingPolicy } from './dataflow/event-ordering.js';
+import { QueryRunner, type RunnerOptions } from './runtime/query-runner.js';
 
 export type CompileOptions = KnownNames;
 

@@ -1,17 +1,15 @@
 // Compiles an expression tree once into a closure over a Frame, so no tree is walked per event.
 // Constant subtrees are evaluated here, which is also where a constant that cannot be
 // evaluated (CAST('x' AS bigint), 1/0, DATEADD with a bad part) becomes a query error.
-import { QueryError, type EventDiagnosticCode, type SourcePosition } from '../errors.js';
-import type { Frame } from '../runtime/frame.js';
-import { datePartOf, durationOf, type DatePart } from '../time.js';
-import { compareValues, DateTime, getField, isTrue, typeOf, type Value } from '../values.js';
+import { QueryError, type EventDiagnosticCode, type SourcePosition } from '../model/errors.js';
+import type { Evaluator, Frame } from '../dataflow/frame.js';
+import { datePartOf, durationOf, type DatePart } from '../model/time.js';
+import { compareValues, DateTime, getField, isTrue, typeOf, type Value } from '../model/values.js';
 import { assertNever, type CallExpression, type Expression } from '../syntax/ast.js';
 import { scalarFunctions, matchesLike, likePattern } from '../functions/scalar-functions.js';
-import { castValue, ConversionFailure, toNumber, toText } from './conversions.js';
+import { castValue, ConversionFailure, toNumber, toText } from '../model/conversions.js';
 import { callKind } from './call-kinds.js';
 import { canonicalText } from '../syntax/canonical.js';
-
-export type Evaluator = (frame: Frame) => Value;
 
 /** A source visible to expressions: its alias (lower case) and the frame slot holding its record. */
 export interface ScopeSource {

@@ -1,11 +1,9 @@
 // Aggregates over a window's group. Each is compiled once into an Aggregator whose state is plain
 // data (a number, a value, an object of numbers, a Map), so window state can be checkpointed.
 // `add` returns the new state: COUNT and SUM keep a bare number and allocate nothing per group.
-import type { Frame } from '../runtime/frame.js';
-import { compareValues, keyOf, newRow, toJson, type Value } from '../values.js';
-import { toNumber } from '../expressions/conversions.js';
-
-export type Evaluator = (frame: Frame) => Value;
+import type { Evaluator, Frame } from '../dataflow/frame.js';
+import { compareValues, keyOf, newRow, toJson, type Value } from '../model/values.js';
+import { toNumber } from '../model/conversions.js';
 
 export type AggregateName =
   | 'count' | 'sum' | 'avg' | 'min' | 'max' | 'stdev' | 'stdevp' | 'var' | 'varp'

@@ -1,9 +1,9 @@
 // The scalar function library, one entry per function name (lower case). A function returns
 // a ConversionFailure instead of throwing; the compiled call turns it into NULL plus a diagnostic.
-import { ConversionFailure, toNumber, toText } from '../expressions/conversions.js';
-import { roundHalfAwayFromZero } from '../expressions/rounding.js';
-import { dateAdd, dateDiff, dateName, datePart, type DatePart } from '../time.js';
-import { DateTime, getField, isRecord, newRow, toDateTime, typeOf, type Value } from '../values.js';
+import { ConversionFailure, toNumber, toText } from '../model/conversions.js';
+import { roundHalfAwayFromZero } from './rounding.js';
+import { dateAdd, dateDiff, dateName, datePart, type DatePart } from '../model/time.js';
+import { DateTime, getField, isRecord, newRow, toDateTime, typeOf, type Value } from '../model/values.js';
 
 export interface ScalarFunction {
   readonly minArgs: number;

@@ -1,12 +1,11 @@
 // LAG, LAST, ISFIRST and aggregates OVER (… LIMIT DURATION …). They are evaluated first, on every
 // event of the statement's input in time order (ties in arrival order), before WHERE, JOIN and
 // GROUP BY, so those clauses never hide an event from them.
-import { keepsFrames, type Frame, type FrameSink, type StatefulOperator } from '../runtime/frame.js';
-import type { DurationMs, EpochMs } from '../time.js';
-import { alignUp } from '../time.js';
-import { isTrue, type Value, type Key } from '../values.js';
-import { groupKeyOf } from '../windows/group-key.js';
-import type { Evaluator } from '../expressions/compile-expression.js';
+import { keepsFrames, type Evaluator, type Frame, type FrameSink, type StatefulOperator } from '../dataflow/frame.js';
+import type { DurationMs, EpochMs } from '../model/time.js';
+import { alignUp } from '../model/time.js';
+import { isTrue, type Value, type Key } from '../model/values.js';
+import { groupKeyOf } from './group-key.js';
 import type { Aggregator } from '../functions/aggregate-functions.js';
 
 export type AnalyticFunction =

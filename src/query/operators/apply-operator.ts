@@ -1,9 +1,8 @@
 // CROSS APPLY / OUTER APPLY GetArrayElements(…) or GetRecordProperties(…): one frame per element,
 // keeping the parent event's timestamp. OUTER APPLY keeps an event with no elements, NULL-filled.
-import type { Frame, FrameSink } from '../runtime/frame.js';
+import type { Evaluator, Frame, FrameSink } from '../dataflow/frame.js';
 import { tableFunctions, type TableFunctionName } from '../functions/scalar-functions.js';
-import type { Row, Value } from '../values.js';
-import type { Evaluator } from '../expressions/compile-expression.js';
+import type { Row, Value } from '../model/values.js';
 import { withSlot } from './reference-join.js';
 
 export class ApplyOperator implements FrameSink {

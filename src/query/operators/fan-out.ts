@@ -1,6 +1,6 @@
 // A step's rows go to every statement that reads the step.
-import type { Frame, FrameSink } from '../runtime/frame.js';
-import type { EpochMs } from '../time.js';
+import type { Frame, FrameSink } from '../dataflow/frame.js';
+import type { EpochMs } from '../model/time.js';
 
 export class FanOut implements FrameSink {
   private readonly readers: FrameSink[] = [];

@@ -1,5 +1,5 @@
 // WHERE before a window: only frames satisfying the predicate reach the groups.
-import { keepsFrames, type Frame, type FrameSink } from '../runtime/frame.js';
+import { keepsFrames, type Frame, type FrameSink } from '../dataflow/frame.js';
 
 export class FilterOperator implements FrameSink {
   readonly keepsFrames: boolean;

@@ -5,13 +5,11 @@
 // latest arrival time − late-arrival tolerance). Events are held until the watermark reaches
 // them and released in time order, so every operator downstream sees time-ordered frames; an
 // event behind the watermark is adjusted to it or dropped.
-import { keepsFrames, type DiagnosticSink, type FrameSink, type StatefulOperator } from '../runtime/frame.js';
-import { earlyArrivalLimitMs, type EventOrderingPolicy } from '../runtime/event-ordering.js';
-import { MinHeap } from '../runtime/min-heap.js';
-import type { EpochMs } from '../time.js';
-import { compositeKeyOf, toEpochMs, type Row, type Value } from '../values.js';
-import type { Evaluator } from '../expressions/compile-expression.js';
-import type { Frame } from '../runtime/frame.js';
+import { keepsFrames, type DiagnosticSink, type Evaluator, type Frame, type FrameSink, type StatefulOperator } from '../dataflow/frame.js';
+import { earlyArrivalLimitMs, type EventOrderingPolicy } from '../dataflow/event-ordering.js';
+import { MinHeap } from '../dataflow/min-heap.js';
+import type { EpochMs } from '../model/time.js';
+import { compositeKeyOf, toEpochMs, type Row, type Value } from '../model/values.js';
 
 export interface InputSourceConfig {
   /** TIMESTAMP BY; null stamps events with their arrival time. */

@@ -1,8 +1,8 @@
 // Builds an output row from a frame: the SELECT list, compiled once.
-import type { Frame } from '../runtime/frame.js';
-import { isRecord, newRow, setField, type Row } from '../values.js';
+import type { Evaluator, Frame } from '../dataflow/frame.js';
+import { isRecord, newRow, setField, type Row } from '../model/values.js';
 import type { SelectItem } from '../syntax/ast.js';
-import { compileExpression, pathFrom, type CompileOptions, type Evaluator } from '../expressions/compile-expression.js';
+import { compileExpression, pathFrom, type CompileOptions } from '../expressions/compile-expression.js';
 import { outputName } from '../semantic/analyze.js';
 
 export type Projection = (frame: Frame) => Row;

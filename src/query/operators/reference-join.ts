@@ -1,9 +1,8 @@
 // JOIN with reference data: no time bound, the reference snapshot indexed once by the equality
 // keys of ON (type-sensitive, as in the cloud service: 1 and '1' do not match). The rest of
 // ON is checked on each candidate pair. LEFT JOIN keeps events without a match.
-import { keepsFrames, type Frame, type FrameSink } from '../runtime/frame.js';
-import { compositeKeyOf, keyOf, type Row, type Value, type Key } from '../values.js';
-import type { Evaluator } from '../expressions/compile-expression.js';
+import { keepsFrames, type Evaluator, type Frame, type FrameSink } from '../dataflow/frame.js';
+import { compositeKeyOf, keyOf, type Row, type Value, type Key } from '../model/values.js';
 
 export interface ReferenceJoinConfig {
   readonly slot: number;

@@ -1,5 +1,5 @@
 // WHERE and the SELECT list of a statement without GROUP BY: filter, then project.
-import { frameOf, type Frame, type FrameSink } from '../runtime/frame.js';
+import { frameOf, type Frame, type FrameSink } from '../dataflow/frame.js';
 import type { Projection } from './projection.js';
 
 export class SelectOperator implements FrameSink {

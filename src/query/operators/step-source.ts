@@ -1,6 +1,6 @@
 // Where a statement reads a WITH step: the step's rows become this statement's FROM (or JOIN)
 // records, keeping their timestamps and substreams.
-import { frameOf, type Frame, type FrameSink } from '../runtime/frame.js';
+import { frameOf, type Frame, type FrameSink } from '../dataflow/frame.js';
 
 export class StepSource implements FrameSink {
   constructor(private readonly downstream: FrameSink) {}

@@ -3,12 +3,11 @@
 // the bound lets a later event of the other side match it. A match is stamped with the later of
 // the two times; with LEFT JOIN, an event that found no match is emitted (right side NULL) at
 // its time + the upper bound, once the watermark has passed that moment.
-import type { Frame, FrameSink, StatefulOperator } from '../runtime/frame.js';
-import { MinHeap } from '../runtime/min-heap.js';
-import type { DurationMs, EpochMs } from '../time.js';
-import type { Row, Key } from '../values.js';
-import { groupKeyOf } from '../windows/group-key.js';
-import type { Evaluator } from '../expressions/compile-expression.js';
+import type { Evaluator, Frame, FrameSink, StatefulOperator } from '../dataflow/frame.js';
+import { MinHeap } from '../dataflow/min-heap.js';
+import type { DurationMs, EpochMs } from '../model/time.js';
+import type { Row, Key } from '../model/values.js';
+import { groupKeyOf } from './group-key.js';
 
 export interface StreamJoinConfig {
   readonly slot: number;

@@ -1,8 +1,8 @@
 // UNION (ALL): the rows of several SELECTs as one stream, merged in time order up to the lowest
 // of their watermarks so that readers of the union still see time-ordered frames.
-import type { Frame, FrameSink, StatefulOperator } from '../runtime/frame.js';
-import { MinHeap } from '../runtime/min-heap.js';
-import type { EpochMs } from '../time.js';
+import type { Frame, FrameSink, StatefulOperator } from '../dataflow/frame.js';
+import { MinHeap } from '../dataflow/min-heap.js';
+import type { EpochMs } from '../model/time.js';
 
 interface Held {
   readonly ts: EpochMs;

@@ -1,15 +1,15 @@
 // From the logical plan to connected physical operators: one chain per SELECT, from its sources
 // through analytic functions, joins and applies, WHERE, the window, HAVING and the SELECT list
 // to an output or a step's readers. Every expression is compiled here, once.
-import { QueryError, type EventDiagnostic } from '../errors.js';
-import { durationOf, timeUnitOf, type EpochMs } from '../time.js';
-import { newRow, setField, type Row } from '../values.js';
+import { QueryError, type EventDiagnostic } from '../model/errors.js';
+import { durationOf, timeUnitOf, type EpochMs } from '../model/time.js';
+import { newRow, setField, type Row } from '../model/values.js';
 import { assertNever, type CallExpression, type Expression, type SelectStatement, type WindowSpec } from '../syntax/ast.js';
 import { canonicalText } from '../syntax/canonical.js';
 import {
-  compileExpression, compilePredicate, pathFrom, type CompileOptions, type Evaluator, type Reporter, type Scope,
+  compileExpression, compilePredicate, pathFrom, type CompileOptions, type Reporter, type Scope,
 } from '../expressions/compile-expression.js';
-import { castValue, ConversionFailure } from '../expressions/conversions.js';
+import { castValue, ConversionFailure } from '../model/conversions.js';
 import { createAggregator, type AggregateName, type Aggregator } from '../functions/aggregate-functions.js';
 import type { PlannedSource, QueryPlan, SelectPlan, StatementPlan } from '../semantic/plan.js';
 import { AnalyticOperator, type AnalyticFunction } from '../operators/analytic-operator.js';
@@ -27,8 +27,8 @@ import { FixedWindowOperator } from '../windows/fixed-window-operator.js';
 import { GroupOutput } from '../windows/group-output.js';
 import { SessionWindowOperator } from '../windows/session-window-operator.js';
 import { SlidingWindowOperator } from '../windows/sliding-window-operator.js';
-import type { EventOrderingPolicy } from './event-ordering.js';
-import type { Frame, FrameSink, StatefulOperator } from './frame.js';
+import type { EventOrderingPolicy } from '../dataflow/event-ordering.js';
+import type { Evaluator, Frame, FrameSink, StatefulOperator } from '../dataflow/frame.js';
 
 export interface PipelineContext {
   readonly plan: QueryPlan;

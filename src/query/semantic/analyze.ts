@@ -1,9 +1,9 @@
 // Semantic checks and planning: resolves every name (inputs, references, steps, aliases,
 // columns of steps), places aggregates, analytic functions and windows, and finds the time
 // bound of stream-to-stream joins. Everything reported here carries the position of the fault.
-import { QueryError } from '../errors.js';
-import { durationOf } from '../time.js';
-import type { TypeName } from '../values.js';
+import { QueryError } from '../model/errors.js';
+import { durationOf } from '../model/time.js';
+import type { TypeName } from '../model/values.js';
 import {
   assertNever, type CallExpression, type Expression, type Identifier, type Query, type SelectStatement,
   type SourceReference, type Statement,

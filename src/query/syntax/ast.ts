@@ -1,9 +1,9 @@
 // The query as a tree. Every node has a string `kind`; code that walks the tree switches over
 // it exhaustively (see `assertNever`), so adding a node kind does not compile until every stage
 // handles it.
-import { QueryError, type SourcePosition } from '../errors.js';
-import type { TypeName } from '../values.js';
-import type { TimeUnit } from '../time.js';
+import { QueryError, type SourcePosition } from '../model/errors.js';
+import type { TypeName } from '../model/values.js';
+import type { TimeUnit } from '../model/time.js';
 
 export interface Located {
   readonly position: SourcePosition;

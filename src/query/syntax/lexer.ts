@@ -1,6 +1,6 @@
 // Turns query text into tokens. Keywords are not distinguished here: the parser matches words
 // case-insensitively, so a field may be named like a keyword whenever the grammar allows it.
-import { QueryError, type SourcePosition } from '../errors.js';
+import { QueryError, type SourcePosition } from '../model/errors.js';
 
 export type TokenKind =
   | 'word'        // identifier or keyword, unquoted

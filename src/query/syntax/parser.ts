@@ -1,8 +1,8 @@
 // Recursive-descent parser for the Stream Analytics subset. Keywords and identifiers are matched
 // case-insensitively; every error names the position and what was expected there.
-import { QueryError, type SourcePosition } from '../errors.js';
-import { timeUnitOf } from '../time.js';
-import type { TypeName } from '../values.js';
+import { QueryError, type SourcePosition } from '../model/errors.js';
+import { timeUnitOf } from '../model/time.js';
+import type { TypeName } from '../model/values.js';
 import { tokenize, type Token } from './lexer.js';
 import type {
   ApplyClause, BinaryOperator, CallArgument, CallExpression, Duration, Expression, FromClause, GroupBy,

@@ -1,14 +1,13 @@
 // Tumbling, hopping and snapshot windows: windows on a fixed grid, so each event's windows are
 // known on arrival. Windows are (start, end]; a window's groups are emitted once, stamped with
 // the window end, when the watermark passes the end. Empty windows never exist, so never emit.
-import type { Frame, FrameSink, StatefulOperator } from '../runtime/frame.js';
-import { MinHeap } from '../runtime/min-heap.js';
-import { alignUp, type DurationMs, type EpochMs } from '../time.js';
-import { groupKeyOf } from './group-key.js';
-import type { Evaluator } from '../expressions/compile-expression.js';
+import type { Evaluator, Frame, FrameSink, StatefulOperator } from '../dataflow/frame.js';
+import { MinHeap } from '../dataflow/min-heap.js';
+import { alignUp, type DurationMs, type EpochMs } from '../model/time.js';
+import { groupKeyOf } from '../operators/group-key.js';
 import type { Group, GroupOutput } from './group-output.js';
 import { Substreams } from './substreams.js';
-import type { Key } from '../values.js';
+import type { Key } from '../model/values.js';
 
 /**
  * Where windows lie: periodic (window length, distance between window ends — equal for tumbling

@@ -1,12 +1,11 @@
 // Turns a closed window's group into an output row: aggregates resolved, HAVING applied, the
 // SELECT list projected, the row stamped with the window end. A group keeps its key values and
 // aggregate states only — not its events — unless analytic results must be projected too.
-import { frameOf, keepsFrames, type Frame, type FrameSink } from '../runtime/frame.js';
+import { frameOf, keepsFrames, type Evaluator, type Frame, type FrameSink } from '../dataflow/frame.js';
 import type { Aggregator } from '../functions/aggregate-functions.js';
-import type { Evaluator } from '../expressions/compile-expression.js';
 import type { Projection } from '../operators/projection.js';
-import type { EpochMs } from '../time.js';
-import type { Row, Value } from '../values.js';
+import type { EpochMs } from '../model/time.js';
+import type { Row, Value } from '../model/values.js';
 
 /**
  * A group, as one array (one allocation, plain data for checkpoints): the aggregate states, then

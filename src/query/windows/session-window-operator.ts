@@ -11,14 +11,13 @@
 // in O(1), and the head is always the next to close. Sessions capped by the maximum duration have
 // a fixed close time on the grid, earlier than their last event + timeout; they wait in a small
 // heap, pushed once. Rows are emitted in (close time, session id) order.
-import type { Frame, FrameSink, StatefulOperator } from '../runtime/frame.js';
-import { MinHeap } from '../runtime/min-heap.js';
-import { alignUp, type DurationMs, type EpochMs } from '../time.js';
-import { groupKeyOf } from './group-key.js';
-import type { Evaluator } from '../expressions/compile-expression.js';
+import type { Evaluator, Frame, FrameSink, StatefulOperator } from '../dataflow/frame.js';
+import { MinHeap } from '../dataflow/min-heap.js';
+import { alignUp, type DurationMs, type EpochMs } from '../model/time.js';
+import { groupKeyOf } from '../operators/group-key.js';
 import type { Group, GroupOutput } from './group-output.js';
 import { Substreams } from './substreams.js';
-import type { Key } from '../values.js';
+import type { Key } from '../model/values.js';
 
 interface Session {
   readonly id: number;

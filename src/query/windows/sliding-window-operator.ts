@@ -1,14 +1,13 @@
 // Sliding windows: logically every window of the given size, but output only when the content
 // changes — when an event enters (a window ending at the event) and when one leaves (a window
 // ending `size` after it, which no longer holds it). Candidates whose window is empty are skipped.
-import type { Frame, FrameSink, StatefulOperator } from '../runtime/frame.js';
-import { MinHeap } from '../runtime/min-heap.js';
-import type { DurationMs, EpochMs } from '../time.js';
-import { groupKeyOf } from './group-key.js';
-import type { Evaluator } from '../expressions/compile-expression.js';
+import type { Evaluator, Frame, FrameSink, StatefulOperator } from '../dataflow/frame.js';
+import { MinHeap } from '../dataflow/min-heap.js';
+import type { DurationMs, EpochMs } from '../model/time.js';
+import { groupKeyOf } from '../operators/group-key.js';
 import type { GroupOutput } from './group-output.js';
 import { Substreams } from './substreams.js';
-import type { Key } from '../values.js';
+import type { Key } from '../model/values.js';
 
 interface Candidate {
   readonly end: EpochMs;

@@ -1,14 +1,14 @@
 // Runs a compiled query over events pushed to it. Time is only what it is told: each event's
 // arrival time, `advanceTo` for idle inputs, `end` to close everything. The same pushes always
 // produce the same rows, and the whole state can be checkpointed and restored.
-import { QueryError, type EventDiagnostic } from './errors.js';
-import { buildPipeline, type Pipeline } from './runtime/build-pipeline.js';
-import type { InputSource } from './operators/input-source.js';
-import { defaultEventOrderingPolicy, type EventOrderingPolicy } from './runtime/event-ordering.js';
-import { decodeState, encodeState, type EncodedState } from './runtime/state-codec.js';
-import type { QueryPlan } from './semantic/plan.js';
-import type { EpochMs } from './time.js';
-import { isRecord, type Row } from './values.js';
+import { QueryError, type EventDiagnostic } from '../model/errors.js';
+import { buildPipeline, type Pipeline } from './build-pipeline.js';
+import type { InputSource } from '../operators/input-source.js';
+import { defaultEventOrderingPolicy, type EventOrderingPolicy } from '../dataflow/event-ordering.js';
+import { decodeState, encodeState, type EncodedState } from '../dataflow/state-codec.js';
+import type { QueryPlan } from '../semantic/plan.js';
+import type { EpochMs } from '../model/time.js';
+import { isRecord, type Row } from '../model/values.js';
 
 export interface RunnerOptions {
   /** Reference data by reference input name. */

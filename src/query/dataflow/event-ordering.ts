@@ -1,5 +1,5 @@
 // The event-ordering policy of a job, with the cloud service's defaults.
-import type { DurationMs } from '../time.js';
+import type { DurationMs } from '../model/time.js';
 
 export type OutOfOrderAction = 'adjust' | 'drop';
 

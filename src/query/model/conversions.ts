@@ -1,5 +1,5 @@
 // CAST, TRY_CAST and the implicit conversions the operators need.
-import { DateTime, formatDateTime, isRecord, parseDateTime, toJson, type TypeName, type Value } from '../values.js';
+import { DateTime, formatDateTime, isRecord, parseDateTime, toJson, type TypeName, type Value } from './values.js';
 
 /** A value that cannot be converted; caught where the expression meets its event. */
 export class ConversionFailure {

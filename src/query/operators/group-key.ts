@@ -1,8 +1,7 @@
 // The key of a group (or partition) from its GROUP BY expressions: type-sensitive, NULL equal
 // to NULL, and no allocation for the usual single key.
-import type { Frame } from '../runtime/frame.js';
-import { compositeKeyOf, keyOf, type Key } from '../values.js';
-import type { Evaluator } from '../expressions/compile-expression.js';
+import type { Evaluator, Frame } from '../dataflow/frame.js';
+import { compositeKeyOf, keyOf, type Key } from '../model/values.js';
 
 export function groupKeyOf(keys: readonly Evaluator[], frame: Frame): Key {
   switch (keys.length) {

@@ -1,6 +1,6 @@
 // Operator state to JSON and back. State is built from plain data (numbers, strings, arrays,
 // records, Maps, DateTimes); each non-primitive is tagged so nothing is confused on the way back.
-import { DateTime } from '../values.js';
+import { DateTime } from '../model/values.js';
 
 export type EncodedState = null | boolean | string | number | readonly [tag: string, payload: unknown];
 

@@ -1,9 +1,9 @@
 // What flows between operators: one event (or joined events, or a window's group) at one
 // moment of event time. A frame pushed to an operator belongs to it: nothing upstream touches
 // it again, so an operator may fill in the slot of the source it joins instead of copying.
-import type { EventDiagnostic } from '../errors.js';
-import type { EpochMs } from '../time.js';
-import type { Row, Value } from '../values.js';
+import type { EventDiagnostic } from '../model/errors.js';
+import type { EpochMs } from '../model/time.js';
+import type { Row, Value } from '../model/values.js';
 
 export interface Frame {
   /** System.Timestamp(): event time, adjusted by the ordering policy, or a window's end. */
@@ -19,6 +19,9 @@ export interface Frame {
   /** The substream (TIMESTAMP BY … OVER key) the event belongs to; '' without OVER. */
   readonly substream: string;
 }
+
+/** A compiled expression: its value for a frame. */
+export type Evaluator = (frame: Frame) => Value;
 
 /** Where a statement's operators send their results. */
 export interface FrameSink {
