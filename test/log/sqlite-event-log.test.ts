@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import Database from 'better-sqlite3';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { SqliteEventLog } from '../../src/log/sqlite-event-log.js';
@@ -164,3 +164,76 @@ test('pages read ahead are exactly the pages a later read returns', async () => 
   await log.close();
   rmSync(dir, { recursive: true, force: true });
 });
+
+/**
+ * The transactions committed to a WAL file so far, read from SQLite's documented WAL format
+ * (sqlite.org/fileformat2.html, "WAL File Format"): a 32-byte header with the page size and the
+ * current salts, then frames of a 24-byte header and a page; a frame whose "database size after
+ * commit" field is not zero ends a transaction. Frames with other salts are left over from before
+ * the WAL last restarted from its beginning, and are no longer part of it.
+ */
+function walCommits(dbPath: string): { salts: string; commits: number } {
+  let wal: Buffer;
+  try {
+    wal = readFileSync(`${dbPath}-wal`);
+  } catch {
+    return { salts: '', commits: 0 };
+  }
+  if (wal.length < 32) return { salts: '', commits: 0 };
+  const pageSize = wal.readUInt32BE(8);
+  const salts = wal.subarray(16, 24).toString('hex');
+  let commits = 0;
+  for (let at = 32; at + 24 + pageSize <= wal.length; at += 24 + pageSize) {
+    if (wal.subarray(at + 8, at + 16).toString('hex') !== salts) break;
+    if (wal.readUInt32BE(at + 4) !== 0) commits++;
+  }
+  return { salts, commits };
+}
+
+/**
+ * Commits between two readings. The checkpointer thread may let the next writer restart the WAL
+ * (new salts) at the start of a transaction; then every commit in it came after `before`.
+ */
+function commitsSince(before: { salts: string; commits: number }, dbPath: string): number {
+  const now = walCommits(dbPath);
+  return now.salts === before.salts ? now.commits - before.commits : now.commits;
+}
+
+for (const durability of ['process', 'fsync'] as const) {
+  test(`appends issued in one turn of the event loop commit as one transaction (durability ${durability})`, async () => {
+    const dir = tempDir();
+    const path = join(dir, 'log.db');
+    const log = new SqliteEventLog({ partitions: 4, retentionMs: 1e9, dedupWindowMs: 1e9, maxPendingMessages: 1e5, durability, path });
+    try {
+      // Appends in separate turns each commit on their own, so the count sees every commit
+      // (and the test below would see 40 if the group were not shared).
+      for (let i = 0; i < 3; i++) {
+        const before = walCommits(path);
+        await log.append([msg(`solo-${i}`, 'x')]);
+        assert.equal(commitsSince(before, path), 1, `append ${i} in its own turn`);
+      }
+      // 40 appends from 40 devices (every partition), singles and batches, a duplicate among them.
+      const before = walCommits(path);
+      const appends = Array.from({ length: 40 }, (_, i) => log.append(i % 4 === 0
+        ? [msg(`dev-${i}`, `{"i":${i},"part":1}`), msg(`dev-${i}`, `{"i":${i},"part":2}`)]
+        : [msg(`dev-${i}`, `{"i":${i}}`, i === 3 ? { messageId: 'once' } : {})]));
+      appends.push(log.append([msg('dev-3', '{"again":true}', { messageId: 'once' })]));
+      const results = (await Promise.all(appends)).flat();
+      assert.equal(commitsSince(before, path), 1, 'one commit for the whole turn');
+      assert.equal(results.length, 51);
+      assert.equal(new Set(results.map((r) => r.partition)).size, 4);
+      assert.equal(results.filter((r) => r.duplicate).length, 1);
+      // Another connection, as another process would, finds all of them in the file.
+      const other = new Database(path, { readonly: true });
+      try {
+        const rows = [0, 1, 2, 3].reduce((n, p) => n + other.prepare<[], { n: number }>(`SELECT COUNT(*) AS n FROM messages_${p}`).get()!.n, 0);
+        assert.equal(rows, 3 + 50);
+      } finally {
+        other.close();
+      }
+    } finally {
+      await log.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
