@@ -3,7 +3,7 @@
 // evaluated (CAST('x' AS bigint), 1/0, DATEADD with a bad part) becomes a query error.
 import { QueryError, type EventDiagnosticCode, type SourcePosition } from '../model/errors.js';
 import type { Evaluator, Frame } from '../dataflow/frame.js';
-import { datePartOf, durationOf, type DatePart } from '../model/time.js';
+import { datePartNames, datePartOf, isTimeUnit, timeUnitNames, unitMs, type DatePart } from '../model/time.js';
 import { compareValues, DateTime, getField, isTrue, typeOf, type Value } from '../model/values.js';
 import { assertNever, type CallExpression, type Expression } from '../syntax/ast.js';
 import { scalarFunctions, matchesLike, likePattern } from '../functions/scalar-functions.js';
@@ -372,7 +372,7 @@ class ExpressionCompiler {
     if (fn.datePartFirst) {
       const p = args[0]!;
       part = p.kind === 'column' && p.path.length === 1 ? datePartOf(p.path[0]!.name) : undefined;
-      if (!part) throw new QueryError('INVALID_ARGUMENT', `${e.displayName} expects a date part (year, month, day, hour, minute, second, millisecond…)`, p.position);
+      if (!part) throw new QueryError('INVALID_ARGUMENT', `${e.displayName} expects a date part (${datePartNames()})`, p.position);
       if (e.name === 'datediff') {
         const joinForm = this.datediffBetweenSources(e, part);
         if (joinForm) return joinForm;
@@ -402,10 +402,10 @@ class ExpressionCompiler {
     const slotOf = (x: typeof a) => (x && x.kind === 'column' && x.path.length === 1 ? this.scope.sources.find((s) => s.alias === x.path[0]!.name.toLowerCase())?.slot : undefined);
     const sa = slotOf(a), sb = slotOf(b);
     if (sa === undefined || sb === undefined) return null;
-    if (part === 'year' || part === 'quarter' || part === 'month' || part === 'week' || part === 'dayofyear' || part === 'weekday') {
-      throw new QueryError('INVALID_ARGUMENT', 'DATEDIFF between sources takes day, hour, minute, second or millisecond', e.args[0]!.position);
+    if (!isTimeUnit(part)) {
+      throw new QueryError('INVALID_ARGUMENT', `DATEDIFF between sources takes ${timeUnitNames(' or')}`, e.args[0]!.position);
     }
-    const unit = durationOf(part, 1);
+    const unit = unitMs(part);
     return (f) => (f.slotTimes ? (f.slotTimes[sb]! - f.slotTimes[sa]!) / unit : null);
   }
 

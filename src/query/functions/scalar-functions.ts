@@ -2,7 +2,8 @@
 // a ConversionFailure instead of throwing; the compiled call turns it into NULL plus a diagnostic.
 import { ConversionFailure, toNumber, toText } from '../model/conversions.js';
 import { roundHalfAwayFromZero } from './rounding.js';
-import { dateAdd, dateDiff, dateName, datePart, type DatePart } from '../model/time.js';
+import { dateAdd, dateDiff, dateName, datePart } from '../model/calendar.js';
+import type { DatePart } from '../model/time.js';
 import { DateTime, getField, isRecord, newRow, toDateTime, typeOf, type Value } from '../model/values.js';
 
 export interface ScalarFunction {

@@ -1,49 +1,83 @@
-// Time units, durations and calendar arithmetic in UTC. Time is always data here (event time,
-// arrival time, watermark); nothing in the engine reads a clock.
+// Time units and durations. Time is always data here (event time, arrival time, watermark);
+// nothing in the engine reads a clock.
+import { durationSuffixMs } from '../../core/duration.js';
 
 /** Milliseconds since the Unix epoch. */
 export type EpochMs = number;
 /** A span of time in milliseconds. */
 export type DurationMs = number;
 
-/** Window and LIMIT DURATION units. */
-export type TimeUnit = 'day' | 'hour' | 'minute' | 'second' | 'millisecond' | 'microsecond';
+/**
+ * Every unit the language knows, each with every spelling it accepts: the name, the
+ * abbreviations of the Stream Analytics and T-SQL references, and for the units of fixed length
+ * (those with `ms`) the plural, which the reference's own examples write (`SlidingWindow(hours, 1)`).
+ * The parser, the semantic checks and the runtime all read units through this table, and error
+ * messages list units from it. In T-SQL's order, which messages keep.
+ */
+const units = {
+  year: { spellings: ['year', 'yy', 'yyyy'] },
+  quarter: { spellings: ['quarter', 'qq', 'q'] },
+  month: { spellings: ['month', 'mm', 'm'] },
+  dayofyear: { spellings: ['dayofyear', 'dy', 'y'] },
+  day: { spellings: ['day', 'days', 'dd', 'd'], ms: 86_400_000 },
+  week: { spellings: ['week', 'wk', 'ww'] },
+  weekday: { spellings: ['weekday', 'dw', 'w'] },
+  hour: { spellings: ['hour', 'hours', 'hh'], ms: 3_600_000 },
+  minute: { spellings: ['minute', 'minutes', 'mi', 'n'], ms: 60_000 },
+  second: { spellings: ['second', 'seconds', 'ss', 's'], ms: 1000 },
+  millisecond: { spellings: ['millisecond', 'milliseconds', 'ms'], ms: 1 },
+  microsecond: { spellings: ['microsecond', 'microseconds', 'mcs'], ms: 0.001 },
+} as const satisfies Record<string, { readonly spellings: readonly string[]; readonly ms?: number }>;
 
-/** DATEADD / DATEDIFF / DATEPART parts: the time units plus the calendar ones. */
-export type DatePart = TimeUnit | 'year' | 'quarter' | 'month' | 'dayofyear' | 'week' | 'weekday';
+/** DATEADD / DATEDIFF / DATEPART / DATENAME parts: every unit. */
+export type DatePart = keyof typeof units;
 
-const datePartNames: Record<string, DatePart> = {
-  year: 'year', yy: 'year', yyyy: 'year',
-  quarter: 'quarter', qq: 'quarter', q: 'quarter',
-  month: 'month', mm: 'month', m: 'month',
-  dayofyear: 'dayofyear', dy: 'dayofyear', y: 'dayofyear',
-  day: 'day', dd: 'day', d: 'day',
-  week: 'week', wk: 'week', ww: 'week',
-  weekday: 'weekday', dw: 'weekday', w: 'weekday',
-  hour: 'hour', hh: 'hour',
-  minute: 'minute', mi: 'minute', n: 'minute',
-  second: 'second', ss: 'second', s: 'second',
-  millisecond: 'millisecond', ms: 'millisecond',
-  microsecond: 'microsecond', mcs: 'microsecond',
-};
+/** Window, LIMIT DURATION, ISFIRST and stream-join units: the units of fixed length. */
+export type TimeUnit = { [P in DatePart]: (typeof units)[P] extends { readonly ms: number } ? P : never }[DatePart];
 
-const unitMs: Record<TimeUnit, number> = {
-  day: 86_400_000, hour: 3_600_000, minute: 60_000, second: 1000, millisecond: 1, microsecond: 0.001,
-};
+const datePartBySpelling = new Map<string, DatePart>(
+  (Object.keys(units) as DatePart[]).flatMap((part) => units[part].spellings.map((s) => [s, part] as const)),
+);
 
+export function isTimeUnit(part: DatePart): part is TimeUnit {
+  return 'ms' in units[part];
+}
+
+const datePartList: readonly DatePart[] = Object.keys(units) as DatePart[];
+const timeUnitList: readonly TimeUnit[] = datePartList.filter(isTimeUnit);
+
+/** The part a word names, in any of its spellings and any case. */
 export function datePartOf(name: string): DatePart | undefined {
-  const lower = name.toLowerCase();
-  // The percentile pages write `hours`; plurals of the time units are accepted for that reason.
-  return datePartNames[lower] ?? (lower.endsWith('s') ? timeUnitOf(lower.slice(0, -1)) : undefined);
+  return datePartBySpelling.get(name.toLowerCase());
 }
 
 export function timeUnitOf(name: string): TimeUnit | undefined {
-  const part = datePartNames[name.toLowerCase()] ?? datePartNames[name.toLowerCase().replace(/s$/, '')];
-  return part !== undefined && part in unitMs ? (part as TimeUnit) : undefined;
+  const part = datePartOf(name);
+  return part !== undefined && isTimeUnit(part) ? part : undefined;
 }
 
+/** The time units, for messages: `day, hour, …` (joined by `final` before the last one when given). */
+export function timeUnitNames(final = ','): string {
+  return listed(timeUnitList, final);
+}
+
+/** The date parts, for messages. */
+export function datePartNames(): string {
+  return listed(datePartList, ',');
+}
+
+function listed(names: readonly string[], final: string): string {
+  return `${names.slice(0, -1).join(', ')}${final} ${names[names.length - 1]}`;
+}
+
+/** The exact length of one unit; a microsecond is a thousandth of a millisecond. */
+export function unitMs(unit: TimeUnit): number {
+  return units[unit].ms;
+}
+
+/** `amount` units as whole milliseconds, the engine's resolution: microseconds are truncated. */
 export function durationOf(unit: TimeUnit, amount: number): DurationMs {
-  return unit === 'microsecond' ? Math.trunc(amount / 1000) : amount * unitMs[unit];
+  return unit === 'microsecond' ? Math.trunc(amount / 1000) : amount * units[unit].ms;
 }
 
 /** The first multiple of `size` (shifted by `offset`) at or after `t`: the end of t's window. */
@@ -51,93 +85,10 @@ export function alignUp(t: EpochMs, size: DurationMs, offset: DurationMs): Epoch
   return Math.ceil((t - offset) / size) * size + offset;
 }
 
-// ---------------------------------------------------------------------------------------------
-// Calendar arithmetic, T-SQL style.
-
-export function dateAdd(part: DatePart, amount: number, t: EpochMs): EpochMs {
-  const n = Math.trunc(amount);
-  switch (part) {
-    case 'year': return addMonths(t, 12 * n);
-    case 'quarter': return addMonths(t, 3 * n);
-    case 'month': return addMonths(t, n);
-    case 'dayofyear': case 'day': case 'weekday': return t + n * 86_400_000;
-    case 'week': return t + n * 7 * 86_400_000;
-    case 'hour': case 'minute': case 'second': case 'millisecond': case 'microsecond':
-      return t + durationOf(part, n);
-  }
-}
-
-function addMonths(t: EpochMs, months: number): EpochMs {
-  const d = new Date(t);
-  const day = d.getUTCDate();
-  d.setUTCDate(1);
-  d.setUTCMonth(d.getUTCMonth() + months);
-  // T-SQL clamps to the last day of the target month (Jan 31 + 1 month = Feb 28/29).
-  const last = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate();
-  d.setUTCDate(Math.min(day, last));
-  return d.getTime();
-}
-
-/** The number of `part` boundaries crossed going from `a` to `b` (signed), as T-SQL counts them. */
-export function dateDiff(part: DatePart, a: EpochMs, b: EpochMs): number {
-  switch (part) {
-    case 'year': return new Date(b).getUTCFullYear() - new Date(a).getUTCFullYear();
-    case 'quarter': return quarterIndex(b) - quarterIndex(a);
-    case 'month': return monthIndex(b) - monthIndex(a);
-    case 'dayofyear': case 'day': case 'weekday': return Math.floor(b / 86_400_000) - Math.floor(a / 86_400_000);
-    // Weeks start on Sunday; 1970-01-04 was a Sunday.
-    case 'week': return Math.floor((b - 3 * 86_400_000) / (7 * 86_400_000)) - Math.floor((a - 3 * 86_400_000) / (7 * 86_400_000));
-    case 'hour': case 'minute': case 'second': case 'millisecond': {
-      const size = unitMs[part];
-      return Math.floor(b / size) - Math.floor(a / size);
-    }
-    case 'microsecond': return (b - a) * 1000;
-  }
-}
-
-function monthIndex(t: EpochMs): number {
-  const d = new Date(t);
-  return d.getUTCFullYear() * 12 + d.getUTCMonth();
-}
-
-function quarterIndex(t: EpochMs): number {
-  return Math.floor(monthIndex(t) / 3);
-}
-
-export function datePart(part: DatePart, t: EpochMs): number {
-  const d = new Date(t);
-  switch (part) {
-    case 'year': return d.getUTCFullYear();
-    case 'quarter': return Math.floor(d.getUTCMonth() / 3) + 1;
-    case 'month': return d.getUTCMonth() + 1;
-    case 'dayofyear': return Math.floor((t - Date.UTC(d.getUTCFullYear(), 0, 1)) / 86_400_000) + 1;
-    case 'day': return d.getUTCDate();
-    case 'week': {
-      const jan1 = Date.UTC(d.getUTCFullYear(), 0, 1);
-      return Math.floor((Math.floor((t - jan1) / 86_400_000) + new Date(jan1).getUTCDay()) / 7) + 1;
-    }
-    case 'weekday': return d.getUTCDay() + 1;
-    case 'hour': return d.getUTCHours();
-    case 'minute': return d.getUTCMinutes();
-    case 'second': return d.getUTCSeconds();
-    case 'millisecond': return d.getUTCMilliseconds();
-    case 'microsecond': return d.getUTCMilliseconds() * 1000;
-  }
-}
-
-const monthNames = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August', 'September', 'October', 'November', 'December'];
-const dayNames = ['Sunday', 'Monday', 'Tuesday', 'Wednesday', 'Thursday', 'Friday', 'Saturday'];
-
-export function dateName(part: DatePart, t: EpochMs): string {
-  const d = new Date(t);
-  if (part === 'month') return monthNames[d.getUTCMonth()] ?? '';
-  if (part === 'weekday') return dayNames[d.getUTCDay()] ?? '';
-  return String(datePart(part, t));
-}
-
 /**
- * A duration flag as `15s`, `500ms`, `2m`, `1h`, `1d`, plain seconds, or `hh:mm:ss[.fff]`
- * (the portal's notation). `-1` means "wait indefinitely" for the late-arrival tolerance.
+ * A duration flag as `15s`, `500ms`, `2m`, `1h`, `1d` (the notation of config durations), plain
+ * seconds, or `hh:mm:ss[.fff]` (the portal's notation). `-1` means "wait indefinitely" for the
+ * late-arrival tolerance.
  */
 export function parseDuration(text: string): DurationMs | undefined {
   const t = text.trim();
@@ -147,8 +98,9 @@ export function parseDuration(text: string): DurationMs | undefined {
     const [, days = '0', h, m, s, frac = '0'] = clock;
     return ((Number(days) * 24 + Number(h)) * 60 + Number(m)) * 60_000 + Number(s) * 1000 + Number(frac.padEnd(3, '0'));
   }
-  const unit = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(t);
-  if (!unit) return undefined;
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit[2] ?? 's'] ?? 1000;
-  return Math.round(Number(unit[1]) * factor);
+  const amount = /^(\d+(?:\.\d+)?)([a-z]*)$/.exec(t);
+  if (!amount) return undefined;
+  const [, n, suffix = ''] = amount;
+  const factor = suffix === '' ? 1000 : Object.hasOwn(durationSuffixMs, suffix) ? durationSuffixMs[suffix] : undefined;
+  return factor === undefined ? undefined : Math.round(Number(n) * factor);
 }

@@ -2,7 +2,7 @@
 // through analytic functions, joins and applies, WHERE, the window, HAVING and the SELECT list
 // to an output or a step's readers. Every expression is compiled here, once.
 import { QueryError, type EventDiagnostic } from '../model/errors.js';
-import { durationOf, timeUnitOf, type EpochMs } from '../model/time.js';
+import { durationOf, timeUnitNames, timeUnitOf, type EpochMs } from '../model/time.js';
 import { newRow, setField, type Row } from '../model/values.js';
 import { assertNever, type CallExpression, type Expression, type SelectStatement, type WindowSpec } from '../syntax/ast.js';
 import { canonicalText } from '../syntax/canonical.js';
@@ -286,7 +286,7 @@ class PipelineBuilder {
       const unitName = unitArg?.kind === 'column' ? unitArg.path[0]!.name : '';
       const amount = sizeArg?.kind === 'literal' && typeof sizeArg.value === 'number' ? sizeArg.value : 0;
       const unit = timeUnitOf(unitName);
-      if (!unit) throw new QueryError('INVALID_ARGUMENT', 'ISFIRST expects a time unit (day, hour, minute, second, millisecond)', unitArg?.position ?? call.position);
+      if (!unit) throw new QueryError('INVALID_ARGUMENT', `ISFIRST expects a time unit (${timeUnitNames()})`, unitArg?.position ?? call.position);
       return { kind: 'isfirst', interval: durationOf(unit, amount), partitionBy, when };
     }
     const limit = over!.limitDuration!;

@@ -2,7 +2,7 @@
 // columns of steps), places aggregates, analytic functions and windows, and finds the time
 // bound of stream-to-stream joins. Everything reported here carries the position of the fault.
 import { QueryError } from '../model/errors.js';
-import { durationOf } from '../model/time.js';
+import { durationOf, timeUnitOf, unitMs } from '../model/time.js';
 import type { TypeName } from '../model/values.js';
 import {
   assertNever, type CallExpression, type Expression, type Identifier, type Query, type SelectStatement,
@@ -536,9 +536,9 @@ function joinBound(on: Expression, scope: readonly { alias: string; slot: number
     const slotOf = (x: typeof a) => (x && x.kind === 'column' && x.path.length === 1 ? scope.find((s) => s.alias === x.path[0]!.name.toLowerCase())?.slot : undefined);
     const sa = slotOf(a), sb = slotOf(b);
     if (sa === undefined || sb === undefined || u?.kind !== 'column') return null;
-    const unit = u.path[0]!.name;
-    const ms = unitMsOf(unit);
-    if (ms === null) return null;
+    const unit = timeUnitOf(u.path[0]!.name);
+    if (unit === undefined) return null;
+    const ms = unitMs(unit);
     if (sb === slot && sa < slot) return { sign: 1, unitMs: ms };
     if (sa === slot && sb < slot) return { sign: -1, unitMs: ms };
     return null;
@@ -568,11 +568,6 @@ function joinBound(on: Expression, scope: readonly { alias: string; slot: number
     }
   }
   return Number.isFinite(low) && Number.isFinite(high) && low <= high ? { low, high } : null;
-}
-
-function unitMsOf(name: string): number | null {
-  const ms: Record<string, number> = { day: 86_400_000, dd: 86_400_000, d: 86_400_000, hour: 3_600_000, hh: 3_600_000, minute: 60_000, mi: 60_000, n: 60_000, second: 1000, ss: 1000, s: 1000, millisecond: 1, ms: 1 };
-  return ms[name.toLowerCase()] ?? null;
 }
 
 // --- output names ----------------------------------------------------------------------------

@@ -1,7 +1,7 @@
 // Recursive-descent parser for the Stream Analytics subset. Keywords and identifiers are matched
 // case-insensitively; every error names the position and what was expected there.
 import { QueryError, type SourcePosition } from '../model/errors.js';
-import { timeUnitOf } from '../model/time.js';
+import { timeUnitNames, timeUnitOf, unitMs } from '../model/time.js';
 import type { TypeName } from '../model/values.js';
 import { tokenize, type Token } from './lexer.js';
 import type {
@@ -321,13 +321,13 @@ class Parser {
     }
     const unitArg = args[0]!;
     const unit = unitArg.kind === 'column' && unitArg.path.length === 1 ? timeUnitOf(unitArg.path[0]!.name) : undefined;
-    if (!unit) throw new QueryError('INVALID_ARGUMENT', 'expected a time unit (day, hour, minute, second, millisecond, microsecond)', unitArg.position);
+    if (!unit) throw new QueryError('INVALID_ARGUMENT', `expected a time unit (${timeUnitNames()})`, unitArg.position);
     const sizeRoles = roles.filter((r) => r !== 'offset');
     args.slice(1).forEach((a, k) => {
       const allowNegative = k >= sizeRoles.length;
       const amount = constantNumber(a, allowNegative);
       if (k < sizeRoles.length) out[sizeRoles[k]!] = { unit, amount, position: a.position };
-      else out.offset = amount * unitMsOf(unit);
+      else out.offset = amount * unitMs(unit);
     });
     return out;
   }
@@ -548,7 +548,7 @@ class Parser {
         this.expectSymbol('(');
         const unitToken = this.token;
         const unit = unitToken.kind === 'word' ? timeUnitOf(unitToken.text) : undefined;
-        if (!unit) this.fail('a time unit (day, hour, minute, second, millisecond)');
+        if (!unit) this.fail(`a time unit (${timeUnitNames()})`);
         this.i++;
         this.expectSymbol(',');
         const amount = constantNumber(this.expression(), false);
@@ -603,10 +603,6 @@ class Parser {
   }
 }
 
-function unitMsOf(unit: Duration['unit']): number {
-  return { day: 86_400_000, hour: 3_600_000, minute: 60_000, second: 1000, millisecond: 1, microsecond: 0.001 }[unit];
-}
-
 function constantNumber(e: CallArgument, allowNegative: boolean): number {
   if (e.kind !== 'literal' || typeof e.value !== 'number' || (!allowNegative && e.value <= 0)) {
     throw new QueryError('INVALID_ARGUMENT', allowNegative ? 'expected a constant number' : 'expected a positive constant number', e.position);
@@ -618,6 +614,6 @@ function durationArgs(args: readonly CallArgument[], position: SourcePosition, a
   if (args.length !== 2) throw new QueryError('WRONG_ARGUMENT_COUNT', 'expected (time unit, size)', position);
   const u = args[0]!;
   const unit = u.kind === 'column' && u.path.length === 1 ? timeUnitOf(u.path[0]!.name) : undefined;
-  if (!unit) throw new QueryError('INVALID_ARGUMENT', 'expected a time unit (day, hour, minute, second, millisecond, microsecond)', u.position);
-  return { unit, amount: constantNumber(args[1]!, allowNegative), unitMs: unitMsOf(unit) };
+  if (!unit) throw new QueryError('INVALID_ARGUMENT', `expected a time unit (${timeUnitNames()})`, u.position);
+  return { unit, amount: constantNumber(args[1]!, allowNegative), unitMs: unitMs(unit) };
 }
