@@ -11,7 +11,7 @@
 //   expressions/   expressions compiled once into closures over a frame
 //   functions/     the scalar and aggregate function libraries
 //   dataflow/      what flows between operators (frames, sinks), their state and ordering policy
-//   syntax/        the query text as tokens, and as a tree (AST)
+//   syntax/        the query text as tokens and as a tree (AST); the window kinds it knows
 //   model/         values and types, time units and calendar, the error catalogue
 export { compileQuery, type CompiledQuery, type CompileOptions } from './compile-query.js';
 export { QueryRunner, type RunnerOptions, type QueryCheckpoint } from './runtime/query-runner.js';

@@ -61,6 +61,21 @@ describe('semantic checks', () => {
     fails('SELECT SUM(MAX(a)) FROM input GROUP BY TumblingWindow(second, 1)', 'AGGREGATE_NOT_ALLOWED', 1, 12);
   });
 
+  test('every spelling of every window kind is a window in GROUP BY, and nowhere else', () => {
+    const windows = [
+      ['TumblingWindow', 'second, 10'], ['Tumbling', 'second, 10'], ['HoppingWindow', 'second, 10, 5'], ['Hopping', 'second, 10, 5'],
+      ['SlidingWindow', 'second, 10'], ['Sliding', 'second, 10'], ['SessionWindow', 'second, 10, 60'], ['Session', 'second, 10, 60'],
+    ] as const;
+    for (const [name, args] of windows) {
+      assert.doesNotThrow(() => compileQuery(`SELECT COUNT(*) FROM input GROUP BY ${name}(${args})`), name);
+      fails(`SELECT ${name}(${args}) FROM input`, 'WINDOW_NOT_ALLOWED', 1, 8, new RegExp(`${name} is a window`));
+    }
+    fails('SELECT COUNT(*) FROM input GROUP BY Windows(Window(\'a\', TumblingWindow(second, 1)))', 'UNSUPPORTED', 1, 37);
+    fails("SELECT Window('a', TumblingWindow(second, 1)) FROM input", 'WINDOW_NOT_ALLOWED', 1, 8);
+    fails('SELECT a, COUNT(*) FROM input GROUP BY a', 'MISSING_WINDOW', 1, 31,
+      /needs a window \(TumblingWindow, HoppingWindow, SlidingWindow, SessionWindow\) or System\.Timestamp\(\)/);
+  });
+
   test('windows belong in GROUP BY; analytic functions need LIMIT DURATION', () => {
     fails('SELECT TumblingWindow(second, 1) FROM input', 'WINDOW_NOT_ALLOWED', 1, 8);
     fails('SELECT LAG(a) OVER (PARTITION BY b) FROM input', 'MISSING_LIMIT_DURATION', 1, 8);

@@ -1,15 +1,11 @@
 // Which kind of function a call names. One place, so the semantic checks, the planner and the
 // expression compiler agree.
 import type { CallExpression } from '../syntax/ast.js';
+import { isWindowCall } from '../syntax/window-kinds.js';
 import { aggregateNames } from '../functions/aggregate-functions.js';
 import { scalarFunctions, tableFunctions } from '../functions/scalar-functions.js';
 
 export type CallKind = 'scalar' | 'aggregate' | 'analytic' | 'window' | 'table' | 'metadata' | 'user' | 'unknown';
-
-const windowNames = new Set([
-  'tumblingwindow', 'tumbling', 'hoppingwindow', 'hopping', 'slidingwindow', 'sliding',
-  'sessionwindow', 'session', 'snapshotwindow', 'windows', 'window',
-]);
 
 export const analyticNames: ReadonlySet<string> = new Set(['lag', 'last', 'isfirst']);
 
@@ -17,7 +13,7 @@ export function callKind(e: CallExpression): CallKind {
   if (analyticNames.has(e.name)) return 'analytic';
   if (aggregateNames.has(e.name)) return e.over?.limitDuration ? 'analytic' : 'aggregate';
   if (Object.hasOwn(scalarFunctions, e.name)) return 'scalar';
-  if (windowNames.has(e.name)) return 'window';
+  if (isWindowCall(e.name)) return 'window';
   if (Object.hasOwn(tableFunctions, e.name)) return 'table';
   if (e.name === 'getmetadatapropertyvalue') return 'metadata';
   if (e.name.startsWith('udf.') || e.name.startsWith('uda.')) return 'user';

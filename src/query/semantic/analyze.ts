@@ -10,6 +10,7 @@ import {
 } from '../syntax/ast.js';
 import { callKind } from '../expressions/call-kinds.js';
 import { canonicalText } from '../syntax/canonical.js';
+import { windowFunctionNames } from '../syntax/window-kinds.js';
 import { orderedAggregates } from '../functions/aggregate-functions.js';
 import { scalarFunctions, tableFunctions, type TableFunctionName } from '../functions/scalar-functions.js';
 import type {
@@ -180,7 +181,7 @@ class Analyzer {
     const grouped = s.groupBy !== null;
     const window = s.groupBy?.window ?? null;
     if (s.groupBy) {
-      if (!window) throw new QueryError('MISSING_WINDOW', 'GROUP BY needs a window (TumblingWindow, HoppingWindow, SlidingWindow, SessionWindow) or System.Timestamp()', s.groupBy.position);
+      if (!window) throw new QueryError('MISSING_WINDOW', `GROUP BY needs a window (${windowFunctionNames()}) or System.Timestamp()`, s.groupBy.position);
       for (const k of s.groupBy.keys) checker.check(k, 'groupBy');
       if (window.kind === 'session') for (const k of window.partitionBy) checker.check(k, 'groupBy');
       validateWindow(window);

@@ -4,11 +4,12 @@ import { QueryError, type SourcePosition } from '../model/errors.js';
 import { timeUnitNames, timeUnitOf, unitMs } from '../model/time.js';
 import type { TypeName } from '../model/values.js';
 import { tokenize, type Token } from './lexer.js';
-import type {
-  ApplyClause, BinaryOperator, CallArgument, CallExpression, Duration, Expression, FromClause, GroupBy,
-  Identifier, JoinClause, OrderItem, OverClause, Query, SelectItem, SelectStatement, SourceReference,
-  Statement, Step, TableDeclaration, WindowSpec,
+import {
+  assertNever, type ApplyClause, type BinaryOperator, type CallArgument, type CallExpression, type Duration, type Expression,
+  type FromClause, type GroupBy, type Identifier, type JoinClause, type OrderItem, type OverClause, type Query, type SelectItem,
+  type SelectStatement, type SourceReference, type Statement, type Step, type TableDeclaration, type WindowSpec,
 } from './ast.js';
+import { windowFunctions, windowKindOf, type WindowFunction } from './window-kinds.js';
 
 /** Words that end an expression or a clause, so they are never taken as an implicit alias. */
 const reserved = new Set([
@@ -271,30 +272,22 @@ class Parser {
     if (e.kind === 'systemTimestamp') return { kind: 'snapshot', position: e.position };
     if (e.kind !== 'call') return null;
     const position = e.position;
-    switch (e.name) {
-      case 'tumblingwindow': case 'tumbling': {
-        const a = this.windowArgs(e, ['duration', 'offset'], 2, 3);
-        return { kind: 'tumbling', size: a.duration!, offset: a.offset ?? 0, position };
-      }
-      case 'hoppingwindow': case 'hopping': {
-        const a = this.windowArgs(e, ['duration', 'hop', 'offset'], 3, 4);
-        return { kind: 'hopping', size: a.duration!, hop: a.hop!, offset: a.offset ?? 0, position };
-      }
-      case 'slidingwindow': case 'sliding': {
-        const a = this.windowArgs(e, ['duration'], 2, 2);
-        return { kind: 'sliding', size: a.duration!, position };
-      }
-      case 'sessionwindow': case 'session': {
-        const a = this.windowArgs(e, ['timeout', 'maxduration'], 3, 3);
+    if (e.name === 'windows') {
+      throw new QueryError('UNSUPPORTED', 'Windows(…) with several window definitions is not supported; write one statement per window', position);
+    }
+    const kind = windowKindOf(e.name);
+    if (kind === undefined) return null;
+    const a = this.windowArgs(e, windowFunctions[kind]);
+    switch (kind) {
+      case 'tumbling': return { kind, size: a.duration!, offset: a.offset ?? 0, position };
+      case 'hopping': return { kind, size: a.duration!, hop: a.hop!, offset: a.offset ?? 0, position };
+      case 'sliding': return { kind, size: a.duration!, position };
+      case 'session':
         if (e.over && (e.over.orderBy.length > 0 || e.over.limitDuration || e.over.when)) {
           throw new QueryError('SYNTAX_ERROR', 'a session window takes only OVER (PARTITION BY …)', e.over.position);
         }
-        return { kind: 'session', timeout: a.timeout!, maxDuration: a.maxduration!, partitionBy: e.over?.partitionBy ?? [], position };
-      }
-      case 'windows':
-        throw new QueryError('UNSUPPORTED', 'Windows(…) with several window definitions is not supported; write one statement per window', position);
-      default:
-        return null;
+        return { kind, timeout: a.timeout!, maxDuration: a.maxduration!, partitionBy: e.over?.partitionBy ?? [], position };
+      default: return assertNever(kind);
     }
   }
 
@@ -302,7 +295,9 @@ class Parser {
    * Window arguments in either spelling: positional `(unit, size[, hop][, offset])`, or named
    * `(Duration(unit, n), Hop(unit, n), Offset(unit, n))`. Returns durations keyed by role.
    */
-  private windowArgs(call: CallExpression, roles: string[], min: number, max: number): Record<string, Duration | undefined> & { offset?: number } {
+  private windowArgs(call: CallExpression, window: WindowFunction): Record<string, Duration | undefined> & { offset?: number } {
+    const roles = window.offset ? [...window.durations, 'offset'] : window.durations;
+    const min = 1 + window.durations.length, max = roles.length + 1;
     const args = call.args;
     const named = args.length > 0 && args.every((a) => a.kind === 'call');
     const out: Record<string, Duration | undefined> & { offset?: number } = {};
@@ -313,7 +308,7 @@ class Parser {
         if (a.name === 'offset') out.offset = d.unitMs * d.amount;
         else out[a.name] = { unit: d.unit, amount: d.amount, position: a.position };
       }
-      for (const r of roles) if (r !== 'offset' && !out[r]) throw new QueryError('INVALID_ARGUMENT', `${call.displayName} needs ${r[0]!.toUpperCase()}${r.slice(1)}(unit, size)`, call.position);
+      for (const r of window.durations) if (!out[r]) throw new QueryError('INVALID_ARGUMENT', `${call.displayName} needs ${r[0]!.toUpperCase()}${r.slice(1)}(unit, size)`, call.position);
       return out;
     }
     if (args.length < min || args.length > max) {
@@ -322,11 +317,11 @@ class Parser {
     const unitArg = args[0]!;
     const unit = unitArg.kind === 'column' && unitArg.path.length === 1 ? timeUnitOf(unitArg.path[0]!.name) : undefined;
     if (!unit) throw new QueryError('INVALID_ARGUMENT', `expected a time unit (${timeUnitNames()})`, unitArg.position);
-    const sizeRoles = roles.filter((r) => r !== 'offset');
+    const sizes = window.durations;
     args.slice(1).forEach((a, k) => {
-      const allowNegative = k >= sizeRoles.length;
+      const allowNegative = k >= sizes.length;
       const amount = constantNumber(a, allowNegative);
-      if (k < sizeRoles.length) out[sizeRoles[k]!] = { unit, amount, position: a.position };
+      if (k < sizes.length) out[sizes[k]!] = { unit, amount, position: a.position };
       else out.offset = amount * unitMs(unit);
     });
     return out;
