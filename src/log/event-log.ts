@@ -84,6 +84,13 @@ export interface EventLog {
   partitions(): Promise<PartitionInfo[]>;
   /** Deletes messages older than the retention period (and expired dedup entries). */
   applyRetention(now: Date): Promise<RetentionResult>;
+  /**
+   * A time (epoch ms) before which the log is final: every message enqueued before it is readable
+   * now, and every message appended from now on is enqueued at or after it. With no append in
+   * flight it is the wall-clock time. A reader that merges partitions by enqueue time (a job)
+   * takes what was enqueued before the horizon, so a rerun over the same log sees one order.
+   */
+  horizon(): number;
   /** Calls `listener` after each durable append with the partitions it touched; returns an unsubscribe. */
   onAppend(listener: (partitions: ReadonlySet<PartitionId>) => void): () => void;
   /** Commits what is pending, then closes. */

@@ -155,6 +155,8 @@ function startCheckpointer(workerData: CheckpointerOptions): Worker {
 interface UnsyncedGroup {
   readonly group: PendingAppend[];
   readonly positions: number[];
+  /** The group's enqueue time. */
+  readonly enqueuedMs: number;
 }
 
 export class SqliteEventLog implements EventLog {
@@ -172,6 +174,8 @@ export class SqliteEventLog implements EventLog {
   private pendingMessages = 0;
   private flushScheduled = false;
   private unsynced: UnsyncedGroup[] = [];
+  /** The groups the running fdatasync covers. */
+  private inSync: UnsyncedGroup[] = [];
   private syncing = false;
   /** Called when no fdatasync is running or due (close waits for this). */
   private syncIdle: Array<() => void> = [];
@@ -268,7 +272,7 @@ export class SqliteEventLog implements EventLog {
       this.settle(group, positions);
       return;
     }
-    this.unsynced.push({ group, positions });
+    this.unsynced.push({ group, positions, enqueuedMs: this.appender.lastGroupMs });
     if (!this.syncing) this.sync();
   }
 
@@ -279,6 +283,7 @@ export class SqliteEventLog implements EventLog {
   private sync(): void {
     const waiting = this.unsynced;
     this.unsynced = [];
+    this.inSync = waiting;
     this.syncing = true;
     try {
       this.walFd ??= openSync(`${this.options.path}-wal`, 'r');
@@ -292,6 +297,7 @@ export class SqliteEventLog implements EventLog {
         return;
       }
       this.syncing = false;
+      this.inSync = [];
       for (const u of waiting) this.settle(u.group, u.positions);
       if (this.unsynced.length > 0) this.sync();
       else this.whenSyncIdle();
@@ -304,6 +310,7 @@ export class SqliteEventLog implements EventLog {
    */
   private syncFailed(waiting: UnsyncedGroup[], cause: unknown): void {
     this.syncing = false;
+    this.inSync = [];
     this.fail(`fdatasync of the write-ahead log failed: ${cause instanceof Error ? cause.message : String(cause)}`);
     const err = new OmniError('internal', `The log could not make the append durable: ${this.failure}`, { cause });
     for (const u of [...waiting, ...this.unsynced]) for (const g of u.group) g.reject(err);
@@ -471,6 +478,12 @@ export class SqliteEventLog implements EventLog {
       await new Promise((resolve) => setImmediate(resolve));
     }
     return { deletedMessages };
+  }
+
+  horizon(): number {
+    // A group committed but still waiting for its fsync is not readable: the horizon stops at it.
+    // Otherwise the log's clock, which also promises the next commit a time no earlier.
+    return this.inSync[0]?.enqueuedMs ?? this.unsynced[0]?.enqueuedMs ?? this.appender.clock();
   }
 
   onAppend(listener: (partitions: ReadonlySet<PartitionId>) => void): () => void {

@@ -49,9 +49,18 @@ export class LogAppender {
   private readonly saveState: Database.Statement<[number, number, number]>;
   private readonly writeGroup: (group: readonly { readonly batch: readonly NewMessage[] }[]) => number[];
   private readonly partitionOf = new Map<string, number>();
+  /**
+   * No message is ever enqueued before this: the newest enqueue time, or a later time promised to
+   * a reader (`clock`). One floor for every partition, so enqueue times rise across the whole log
+   * in commit order, even if the wall clock steps back.
+   */
+  private floorMs: number;
+  /** The enqueue time of the last group committed. */
+  lastGroupMs = 0;
 
   constructor(private readonly db: Database.Database, private readonly partitions: number, private readonly dedupWindowMs: number) {
     this.state = loadPartitionState(db, partitions);
+    this.floorMs = Math.max(0, ...this.state.map((s) => s.lastEnqueuedMs));
     const each = <T>(make: (table: string) => T): T[] => this.state.map((_, p) => make(messageTable(p)));
     this.insert = each((t) => db.prepare<Row>(`INSERT INTO ${t} (${MESSAGE_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)`));
     this.rowAtOrAfter = this.state.map((_, p) => db.prepare<[number], { seq: number; enqueued: number }>(rowAtOrAfterSql(p)));
@@ -70,6 +79,12 @@ export class LogAppender {
    * ms, and 1 when it repeated an earlier message (the position is then the original's) else 0.
    * All or nothing: on failure the transaction rolls back and the positions it handed out are taken back.
    */
+  /** The log's time: the wall clock, never behind an enqueue time, and promised to the next commit as its least. */
+  clock(): number {
+    this.floorMs = Math.max(Date.now(), this.floorMs);
+    return this.floorMs;
+  }
+
   append(group: readonly { readonly batch: readonly NewMessage[] }[]): number[] {
     const saved = this.state.map((s) => ({ ...s }));
     try {
@@ -81,7 +96,9 @@ export class LogAppender {
   }
 
   private write(group: readonly { readonly batch: readonly NewMessage[] }[]): number[] {
-    const now = Date.now();
+    // The whole group shares one enqueue time.
+    const now = this.clock();
+    this.lastGroupMs = now;
     const expires = now + this.dedupWindowMs;
     const positions: number[] = [];
     for (const { batch } of group) {
@@ -96,8 +113,7 @@ export class LogAppender {
           }
         }
         const st = this.state[partition]!;
-        // Enqueue times never go backwards within a partition, even if the wall clock does.
-        const enqueued = Math.max(now, st.lastEnqueuedMs);
+        const enqueued = now;
         const seq = st.nextSeq++;
         st.lastEnqueuedMs = enqueued;
         const contentType = m.contentType ?? null;

@@ -281,6 +281,49 @@ export function eventLogContract(backend: Backend<LogFactory>): void {
         assert.equal(total, 2);
       }));
 
+    test('the horizon: everything enqueued before it is readable, nothing appended later is enqueued before it, and it rises', () =>
+      withLog({ partitions: 4 }, async (log) => {
+        const wall = Date.now();
+        const idle = log.horizon();
+        assert.ok(idle >= wall, 'with nothing in flight it is the wall-clock time');
+        let last = idle;
+        for (let round = 0; round < 20; round++) {
+          // Appends in flight while the horizon is read: they must land at or after it.
+          const inFlight = log.append(Array.from({ length: 1 + (round % 5) }, (_, i) => msg(`dev-${round}-${i}`, `${round}.${i}`)));
+          const h = log.horizon();
+          assert.ok(h >= last, 'the horizon never goes back');
+          // Once committed but perhaps not yet acknowledged (an fsync under way), the horizon must stay before it.
+          await new Promise((resolve) => setImmediate(resolve));
+          const committed = log.horizon();
+          const seen = new Set<string>();
+          for (let p = 0; p < log.partitionCount; p++) {
+            for (const m of (await log.read(p, { kind: 'earliest' }, 1000)).messages) seen.add(`${p}/${m.sequenceNumber}`);
+          }
+          last = committed;
+          const results = await inFlight;
+          for (const r of results) {
+            assert.ok(r.enqueuedTimeUtc.getTime() >= h, `enqueued ${r.enqueuedTimeUtc.getTime()} before the horizon ${h} read while it was in flight`);
+            if (r.enqueuedTimeUtc.getTime() < committed) assert.ok(seen.has(`${r.partition}/${r.sequenceNumber}`), 'a message before the horizon was not readable');
+          }
+          const after = log.horizon();
+          let readable = 0;
+          for (let p = 0; p < log.partitionCount; p++) {
+            const page = await log.read(p, { kind: 'earliest' }, 1000);
+            readable += page.messages.filter((m) => m.enqueuedTimeUtc.getTime() < after).length;
+          }
+          const appended = (await log.partitions()).reduce((n, p) => n + p.lastEnqueuedSequenceNumber + 1, 0);
+          assert.ok(readable <= appended);
+          assert.ok(after >= Math.max(...results.map((r) => r.enqueuedTimeUtc.getTime())), 'once acknowledged, an append is behind the horizon');
+        }
+        // Enqueue times rise across partitions in commit order, so a merge by enqueue time is one order.
+        const all: number[][] = [];
+        for (let p = 0; p < log.partitionCount; p++) {
+          for (const m of (await log.read(p, { kind: 'earliest' }, 1000)).messages) all.push([Number(m.body.toString().split('.')[0]), m.enqueuedTimeUtc.getTime()]);
+        }
+        all.sort((a, b) => a[0]! - b[0]!);
+        for (let i = 1; i < all.length; i++) assert.ok(all[i]![1]! >= all[i - 1]![1]!, 'a later append is never enqueued before an earlier one');
+      }));
+
     test('listeners hear which partitions an append touched', () =>
       withLog({}, async (log) => {
         const heard: number[][] = [];
