@@ -1,6 +1,6 @@
 // Which kind of function a call names. One place, so the semantic checks, the planner and the
 // expression compiler agree.
-import type { CallExpression } from '../syntax/ast.js';
+import type { CallExpression, Expression } from '../syntax/ast.js';
 import { isWindowCall } from '../syntax/window-kinds.js';
 import { aggregateNames } from '../functions/aggregate-functions.js';
 import { scalarFunctions, tableFunctions } from '../functions/scalar-functions.js';
@@ -18,4 +18,13 @@ export function callKind(e: CallExpression): CallKind {
   if (e.name === 'getmetadatapropertyvalue') return 'metadata';
   if (e.name.startsWith('udf.') || e.name.startsWith('uda.')) return 'user';
   return 'unknown';
+}
+
+/**
+ * The date-part keyword of DATEADD, DATEDIFF, DATEPART and DATENAME (`minute` in
+ * DATEADD(minute, …)): written like a column, but a keyword, never read from an event.
+ */
+export function datePartArgument(e: CallExpression): Expression | null {
+  const first = e.args[0];
+  return scalarFunctions[e.name]?.datePartFirst === true && first !== undefined && first.kind !== 'star' ? first : null;
 }

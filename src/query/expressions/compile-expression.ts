@@ -5,10 +5,10 @@ import { QueryError, type EventDiagnosticCode, type SourcePosition } from '../mo
 import type { Evaluator, Frame } from '../dataflow/frame.js';
 import { datePartNames, datePartOf, isTimeUnit, timeUnitNames, unitMs, type DatePart } from '../model/time.js';
 import { compareValues, DateTime, getField, isTrue, typeOf, type Value } from '../model/values.js';
-import { assertNever, type CallExpression, type Expression } from '../syntax/ast.js';
+import { assertNever, children, type CallExpression, type Expression } from '../syntax/ast.js';
 import { scalarFunctions, matchesLike, likePattern } from '../functions/scalar-functions.js';
 import { castValue, ConversionFailure, toNumber, toText } from '../model/conversions.js';
-import { callKind } from './call-kinds.js';
+import { callKind, datePartArgument } from './call-kinds.js';
 import { canonicalText } from '../syntax/canonical.js';
 
 /** A source visible to expressions: its alias (lower case) and the frame slot holding its record. */
@@ -55,24 +55,17 @@ export function compilePredicate(e: Expression, options: CompileOptions): (frame
   return (f) => isTrue(ev(f));
 }
 
-export function isConstant(e: Expression): boolean {
+/** Whether `e` reads nothing of an event: then it is evaluated once, when compiled. */
+function isConstant(e: Expression): boolean {
   switch (e.kind) {
     case 'literal': return true;
     case 'column': case 'systemTimestamp': return false;
-    case 'unary': return isConstant(e.operand);
-    case 'binary': return isConstant(e.left) && isConstant(e.right);
-    case 'between': return isConstant(e.operand) && isConstant(e.low) && isConstant(e.high);
-    case 'in': return isConstant(e.operand) && e.list.every(isConstant);
-    case 'like': return isConstant(e.operand) && isConstant(e.pattern);
-    case 'isNull': return isConstant(e.operand);
-    case 'case': return (e.operand === null || isConstant(e.operand)) && e.branches.every((b) => isConstant(b.when) && isConstant(b.then)) && (e.otherwise === null || isConstant(e.otherwise));
-    case 'cast': return isConstant(e.operand);
     case 'call': {
-      const fn = scalarFunctions[e.name];
-      if (callKind(e) !== 'scalar' || !fn) return false;
-      return e.args.every((a, i) => (fn.datePartFirst && i === 0) || (a.kind !== 'star' && isConstant(a)));
+      if (callKind(e) !== 'scalar' || e.args.some((a) => a.kind === 'star')) return false;
+      const part = datePartArgument(e);
+      return children(e).every((c) => c === part || isConstant(c));
     }
-    default: return assertNever(e);
+    default: return children(e).every(isConstant);
   }
 }
 

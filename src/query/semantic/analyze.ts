@@ -5,10 +5,10 @@ import { QueryError } from '../model/errors.js';
 import { durationOf, timeUnitOf, unitMs } from '../model/time.js';
 import type { TypeName } from '../model/values.js';
 import {
-  assertNever, type CallExpression, type Expression, type Identifier, type Query, type SelectStatement,
+  assertNever, children, type CallExpression, type Expression, type Identifier, type Query, type SelectStatement,
   type SourceReference, type Statement,
 } from '../syntax/ast.js';
-import { callKind } from '../expressions/call-kinds.js';
+import { callKind, datePartArgument } from '../expressions/call-kinds.js';
 import { canonicalText } from '../syntax/canonical.js';
 import { windowFunctionNames } from '../syntax/window-kinds.js';
 import { orderedAggregates } from '../functions/aggregate-functions.js';
@@ -267,22 +267,9 @@ class ExpressionChecker {
 
   private walk(e: Expression, place: Place, cx: { inAggregate: boolean; inAnalytic: boolean; aliases: ReadonlySet<string> }): void {
     switch (e.kind) {
-      case 'literal': case 'systemTimestamp': return;
       case 'column': return this.column(e, cx.aliases, cx.inAnalytic);
-      case 'unary': return this.walk(e.operand, place, cx);
-      case 'binary': this.walk(e.left, place, cx); return this.walk(e.right, place, cx);
-      case 'between': this.walk(e.operand, place, cx); this.walk(e.low, place, cx); return this.walk(e.high, place, cx);
-      case 'in': this.walk(e.operand, place, cx); for (const x of e.list) this.walk(x, place, cx); return;
-      case 'like': this.walk(e.operand, place, cx); return this.walk(e.pattern, place, cx);
-      case 'isNull': return this.walk(e.operand, place, cx);
-      case 'case':
-        if (e.operand) this.walk(e.operand, place, cx);
-        for (const b of e.branches) { this.walk(b.when, place, cx); this.walk(b.then, place, cx); }
-        if (e.otherwise) this.walk(e.otherwise, place, cx);
-        return;
-      case 'cast': return this.walk(e.operand, place, cx);
       case 'call': return this.call(e, place, cx);
-      default: assertNever(e);
+      default: for (const c of children(e)) this.walk(c, place, cx);
     }
   }
 
@@ -330,12 +317,12 @@ class ExpressionChecker {
           throw new QueryError('WRONG_ARGUMENT_COUNT', `${e.displayName} takes ${expected} argument${expected === '1' ? '' : 's'}, found ${e.args.length}`, e.position);
         }
         if (e.over) throw new QueryError('SYNTAX_ERROR', `${e.displayName} takes no OVER clause`, e.over.position);
-        const skipFirst = fn.datePartFirst === true;
+        const part = datePartArgument(e);
         const joinForm = e.name === 'datediff' && place === 'on' && args.slice(1).every((a) => a.kind === 'column' && a.path.length === 1 && this.scope.some((s) => s.alias === a.path[0]!.name.toLowerCase()));
         if (joinForm) return;
         e.args.forEach((a, i) => {
           if (a.kind === 'star') throw new QueryError('SYNTAX_ERROR', `${e.displayName} does not take *`, a.position);
-          if (!(skipFirst && i === 0)) this.walk(a, place, cx);
+          if (a !== part) this.walk(a, place, cx);
         });
         return;
       }
@@ -451,31 +438,18 @@ function validateWindow(w: NonNullable<SelectStatement['groupBy']>['window']): v
 function checkGrouped(e: Expression, keys: readonly Expression[], aliases: ReadonlySet<string> = new Set()): void {
   if (keys.some((k) => sameExpression(k, e))) return;
   switch (e.kind) {
-    case 'literal': case 'systemTimestamp': return;
     case 'column': {
       if (e.path.length === 1 && aliases.has(e.path[0]!.name.toLowerCase())) return;
       throw new QueryError('COLUMN_NOT_GROUPED', `${e.path.map((p) => p.name).join('.')} is neither in GROUP BY nor inside an aggregate`, e.position);
     }
-    case 'unary': return checkGrouped(e.operand, keys, aliases);
-    case 'binary': checkGrouped(e.left, keys, aliases); return checkGrouped(e.right, keys, aliases);
-    case 'between': checkGrouped(e.operand, keys, aliases); checkGrouped(e.low, keys, aliases); return checkGrouped(e.high, keys, aliases);
-    case 'in': checkGrouped(e.operand, keys, aliases); for (const x of e.list) checkGrouped(x, keys, aliases); return;
-    case 'like': checkGrouped(e.operand, keys, aliases); return checkGrouped(e.pattern, keys, aliases);
-    case 'isNull': return checkGrouped(e.operand, keys, aliases);
-    case 'case':
-      if (e.operand) checkGrouped(e.operand, keys, aliases);
-      for (const b of e.branches) { checkGrouped(b.when, keys, aliases); checkGrouped(b.then, keys, aliases); }
-      if (e.otherwise) checkGrouped(e.otherwise, keys, aliases);
-      return;
-    case 'cast': return checkGrouped(e.operand, keys, aliases);
     case 'call': {
       const kind = callKind(e);
       if (kind === 'aggregate' || kind === 'analytic' || kind === 'metadata') return;
-      const fn = scalarFunctions[e.name];
-      e.args.forEach((a, i) => { if (a.kind !== 'star' && !(fn?.datePartFirst && i === 0)) checkGrouped(a, keys, aliases); });
+      const part = datePartArgument(e);
+      for (const c of children(e)) if (c !== part) checkGrouped(c, keys, aliases);
       return;
     }
-    default: assertNever(e);
+    default: for (const c of children(e)) checkGrouped(c, keys, aliases);
   }
 }
 
@@ -484,7 +458,7 @@ function sameExpression(a: Expression, b: Expression): boolean {
 }
 
 function containsSystemTimestamp(e: Expression): boolean {
-  return JSON.stringify(e).includes('"kind":"systemTimestamp"');
+  return e.kind === 'systemTimestamp' || children(e).some(containsSystemTimestamp);
 }
 
 // --- joins -----------------------------------------------------------------------------------
@@ -496,16 +470,14 @@ function conjuncts(e: Expression): Expression[] {
 /** The slots an expression reads; -1 stands for an unqualified column or System.Timestamp(). */
 function slotsRead(e: Expression, scope: readonly { alias: string; slot: number }[]): Set<number> {
   const out = new Set<number>();
-  const visit = (x: unknown): void => {
-    if (x === null || typeof x !== 'object') return;
-    const node = x as { kind?: string; path?: Identifier[] };
-    if (node.kind === 'column' && node.path) {
-      const s = scope.find((a) => a.alias === node.path![0]!.name.toLowerCase());
+  const visit = (x: Expression): void => {
+    if (x.kind === 'column') {
+      const s = scope.find((a) => a.alias === x.path[0]!.name.toLowerCase());
       out.add(s ? s.slot : -1);
       return;
     }
-    if (node.kind === 'systemTimestamp') out.add(-1);
-    for (const v of Object.values(x)) visit(v);
+    if (x.kind === 'systemTimestamp') out.add(-1);
+    for (const c of children(x)) visit(c);
   };
   visit(e);
   return out;

@@ -149,6 +149,40 @@ export interface Duration extends Located {
   readonly amount: number;
 }
 
+const leaf: readonly Expression[] = [];
+
+/**
+ * The expressions directly inside `e`, in the order they are written (a call's arguments, then
+ * its OVER clause). Every walk of an expression tree goes through this, so a new node kind
+ * fails to compile here, not silently in some walk that skipped it.
+ */
+export function children(e: Expression): readonly Expression[] {
+  switch (e.kind) {
+    case 'literal': case 'column': case 'systemTimestamp': return leaf;
+    case 'unary': case 'isNull': case 'cast': return [e.operand];
+    case 'binary': return [e.left, e.right];
+    case 'between': return [e.operand, e.low, e.high];
+    case 'in': return [e.operand, ...e.list];
+    case 'like': return [e.operand, e.pattern];
+    case 'case': {
+      const out: Expression[] = e.operand ? [e.operand] : [];
+      for (const b of e.branches) out.push(b.when, b.then);
+      if (e.otherwise) out.push(e.otherwise);
+      return out;
+    }
+    case 'call': {
+      const out: Expression[] = [];
+      for (const a of e.args) if (a.kind !== 'star') out.push(a);
+      if (e.over) {
+        out.push(...e.over.partitionBy, ...e.over.orderBy.map((o) => o.expression));
+        if (e.over.when) out.push(e.over.when);
+      }
+      return out;
+    }
+    default: return assertNever(e);
+  }
+}
+
 // --- Statements ------------------------------------------------------------------------------
 
 export interface Query {
