@@ -2,8 +2,6 @@
 import { analyzeQuery, type KnownNames } from './semantic/analyze.js';
 import type { QueryPlan } from './semantic/plan.js';
 import { parseQuery } from './syntax/parser.js';
-import { buildPipeline } from './runtime/build-pipeline.js';
-import { defaultEventOrderingPolicy } from './dataflow/event-ordering.js';
 import { QueryRunner, type RunnerOptions } from './runtime/query-runner.js';
 
 export type CompileOptions = KnownNames;
@@ -18,13 +16,12 @@ export interface CompiledQuery {
 }
 
 /**
- * Parses, checks and plans a query. Throws a QueryError (with code, line and column) for any
- * fault that can be found before an event arrives.
+ * Parses, checks and plans a query: parse → analyze → plan, no more. Throws a QueryError (with
+ * code, line and column) for any fault that can be found before an event arrives; every such
+ * check is in semantic analysis, so createRunner, which builds the operators, throws none.
  */
 export function compileQuery(text: string, options: CompileOptions = {}): CompiledQuery {
   const plan: QueryPlan = analyzeQuery(parseQuery(text), options);
-  // Building the operators once compiles every expression, so their errors surface here too.
-  buildPipeline({ plan, references: new Map(), policy: defaultEventOrderingPolicy, report: () => {}, emit: () => {} });
   const fingerprint = fingerprintOf(text);
   return {
     text,

@@ -1,5 +1,6 @@
 // Which kind of function a call names. One place, so the semantic checks, the planner and the
 // expression compiler agree.
+import { datePartOf, type DatePart } from '../model/time.js';
 import type { CallExpression, Expression } from '../syntax/ast.js';
 import { isWindowCall } from '../syntax/window-kinds.js';
 import { aggregateNames } from '../functions/aggregate-functions.js';
@@ -7,7 +8,7 @@ import { scalarFunctions, tableFunctions } from '../functions/scalar-functions.j
 
 export type CallKind = 'scalar' | 'aggregate' | 'analytic' | 'window' | 'table' | 'metadata' | 'user' | 'unknown';
 
-export const analyticNames: ReadonlySet<string> = new Set(['lag', 'last', 'isfirst']);
+const analyticNames: ReadonlySet<string> = new Set(['lag', 'last', 'isfirst']);
 
 export function callKind(e: CallExpression): CallKind {
   if (analyticNames.has(e.name)) return 'analytic';
@@ -27,4 +28,10 @@ export function callKind(e: CallExpression): CallKind {
 export function datePartArgument(e: CallExpression): Expression | null {
   const first = e.args[0];
   return scalarFunctions[e.name]?.datePartFirst === true && first !== undefined && first.kind !== 'star' ? first : null;
+}
+
+/** The date part a call's keyword names; undefined when it names none, or the call takes none. */
+export function datePartOfCall(e: CallExpression): DatePart | undefined {
+  const a = datePartArgument(e);
+  return a?.kind === 'column' && a.path.length === 1 ? datePartOf(a.path[0]!.name) : undefined;
 }

@@ -1,14 +1,15 @@
 // Compiles an expression tree once into a closure over a Frame, so no tree is walked per event.
-// Constant subtrees are evaluated here, which is also where a constant that cannot be
-// evaluated (CAST('x' AS bigint), 1/0, DATEADD with a bad part) becomes a query error.
-import { QueryError, type EventDiagnosticCode, type SourcePosition } from '../model/errors.js';
+// Constant subtrees are evaluated once, when compiled. The expressions compiled here have passed
+// semantic analysis, which evaluated the same constants (evaluateConstant) and checked every
+// argument, so a static fault found here is the engine's bug (InternalError), not the query's.
+import { assertNever, InternalError, QueryError, type EventDiagnosticCode, type SourcePosition } from '../model/errors.js';
 import type { Evaluator, Frame } from '../dataflow/frame.js';
-import { datePartNames, datePartOf, isTimeUnit, timeUnitNames, unitMs, type DatePart } from '../model/time.js';
+import { isTimeUnit, unitMs, type DatePart } from '../model/time.js';
 import { compareValues, DateTime, getField, isTrue, typeOf, type Value } from '../model/values.js';
-import { assertNever, children, type CallExpression, type Expression } from '../syntax/ast.js';
+import { children, type CallExpression, type Expression, type Located } from '../syntax/ast.js';
 import { scalarFunctions, matchesLike, likePattern } from '../functions/scalar-functions.js';
 import { castValue, ConversionFailure, toNumber, toText } from '../model/conversions.js';
-import { callKind, datePartArgument } from './call-kinds.js';
+import { callKind, datePartArgument, datePartOfCall } from './call-kinds.js';
 import { canonicalText } from '../syntax/canonical.js';
 
 /** A source visible to expressions: its alias (lower case) and the frame slot holding its record. */
@@ -41,9 +42,39 @@ export interface CompileOptions {
 
 const noFrame: Frame = { ts: 0, slots: [], slotTimes: null, analytics: null, aggregates: null, substream: '' };
 
-const throwAtCompileTime: Reporter = (_code, message, position) => {
+/** A constant reads no source, aggregate, analytic result or alias. */
+const constantScope: Scope = { sources: [], aggregates: null, analytics: null, aliases: null };
+
+/**
+ * The value of a constant expression (see isConstant). One that cannot be evaluated
+ * (CAST('x' AS bigint), 1/0) is a query error at the position of the failing part.
+ */
+export function evaluateConstant(e: Expression): Value {
+  return fold(e, constantFault);
+}
+
+const constantFault: Reporter = (_code, message, position) => {
   throw new QueryError('CONSTANT_TYPE_ERROR', message, position);
 };
+
+/** Semantic analysis evaluated every constant the compiler folds: none can fail here. */
+const checkedConstant: Reporter = (_code, message, position) => {
+  throw new InternalError(`the constant at ${position.line}:${position.column} fails (${message}) but passed semantic analysis`);
+};
+
+/**
+ * Evaluates a constant with `report` for its faults. Each constant part is folded on its own
+ * too, even one the whole would not evaluate (the ELSE of CASE WHEN 1 = 1): a fault anywhere in
+ * a constant is one.
+ */
+function fold(e: Expression, report: Reporter): Value {
+  return new ExpressionCompiler({ scope: constantScope, report }, report).valueOf(e);
+}
+
+/** A fault semantic analysis rejects, met by the compiler. */
+function unchecked(what: string, at: Located): never {
+  throw new InternalError(`${what} at ${at.position.line}:${at.position.column} passed semantic analysis`);
+}
 
 export function compileExpression(e: Expression, options: CompileOptions): Evaluator {
   return new ExpressionCompiler(options).compile(e);
@@ -56,7 +87,7 @@ export function compilePredicate(e: Expression, options: CompileOptions): (frame
 }
 
 /** Whether `e` reads nothing of an event: then it is evaluated once, when compiled. */
-function isConstant(e: Expression): boolean {
+export function isConstant(e: Expression): boolean {
   switch (e.kind) {
     case 'literal': return true;
     case 'column': case 'systemTimestamp': return false;
@@ -75,7 +106,8 @@ class ExpressionCompiler {
   private readonly expanding = new Set<string>();
   private readonly groupKeyTexts: readonly string[];
 
-  constructor(options: CompileOptions) {
+  /** `foldReport`: where faults of the constants folded go. */
+  constructor(options: CompileOptions, private readonly foldReport: Reporter = checkedConstant) {
     this.scope = options.scope;
     this.report = options.report;
     this.groupKeyTexts = options.scope.groupKeys?.expressions.map(canonicalText) ?? [];
@@ -90,10 +122,15 @@ class ExpressionCompiler {
       }
     }
     if (e.kind !== 'literal' && isConstant(e)) {
-      const folded = new ExpressionCompiler({ scope: this.scope, report: throwAtCompileTime }).compileNode(e)(noFrame);
+      const folded = fold(e, this.foldReport);
       return () => folded;
     }
     return this.compileNode(e);
+  }
+
+  /** The value of a constant, evaluated now. */
+  valueOf(e: Expression): Value {
+    return this.compileNode(e)(noFrame);
   }
 
   private compileNode(e: Expression): Evaluator {
@@ -331,24 +368,16 @@ class ExpressionCompiler {
     const kind = callKind(e);
     switch (kind) {
       case 'aggregate': {
-        const slot = this.scope.aggregates?.get(e);
-        if (slot === undefined) throw new QueryError('AGGREGATE_WITHOUT_WINDOW', `${e.displayName} is an aggregate and needs GROUP BY with a window`, e.position);
+        const slot = this.scope.aggregates?.get(e) ?? unchecked(`aggregate ${e.displayName} without a slot`, e);
         return (f) => f.aggregates![slot] ?? null;
       }
       case 'analytic': {
-        const slot = this.scope.analytics?.get(e);
-        if (slot === undefined) throw new QueryError('ANALYTIC_NOT_ALLOWED', `${e.displayName} cannot be used here`, e.position);
+        const slot = this.scope.analytics?.get(e) ?? unchecked(`analytic function ${e.displayName} without a slot`, e);
         return (f) => f.analytics![slot] ?? null;
       }
-      case 'window':
-        throw new QueryError('WINDOW_NOT_ALLOWED', `${e.displayName} is a window and belongs in GROUP BY`, e.position);
-      case 'table':
-        throw new QueryError('SYNTAX_ERROR', `${e.displayName} returns rows and belongs in CROSS APPLY`, e.position);
-      case 'user':
-        throw new QueryError('UNSUPPORTED', `user-defined functions (${e.displayName}) are not supported`, e.position);
+      case 'window': case 'table': case 'user': case 'unknown':
+        return unchecked(`${e.displayName} (${kind}) outside its place`, e);
       case 'metadata': return this.metadata(e);
-      case 'unknown':
-        throw new QueryError('UNKNOWN_FUNCTION', `unknown function ${e.displayName}`, e.position);
       case 'scalar': return this.scalar(e);
       default: return assertNever(kind);
     }
@@ -356,23 +385,18 @@ class ExpressionCompiler {
 
   private scalar(e: CallExpression): Evaluator {
     const fn = scalarFunctions[e.name]!;
-    if (e.args.length < fn.minArgs || e.args.length > fn.maxArgs) {
-      const expected = fn.minArgs === fn.maxArgs ? `${fn.minArgs}` : fn.maxArgs === Infinity ? `at least ${fn.minArgs}` : `${fn.minArgs} to ${fn.maxArgs}`;
-      throw new QueryError('WRONG_ARGUMENT_COUNT', `${e.displayName} takes ${expected} argument${expected === '1' ? '' : 's'}, found ${e.args.length}`, e.position);
-    }
     let part: DatePart | undefined;
-    let args = e.args;
     if (fn.datePartFirst) {
-      const p = args[0]!;
-      part = p.kind === 'column' && p.path.length === 1 ? datePartOf(p.path[0]!.name) : undefined;
-      if (!part) throw new QueryError('INVALID_ARGUMENT', `${e.displayName} expects a date part (${datePartNames()})`, p.position);
+      part = datePartOfCall(e) ?? unchecked(`the date part of ${e.displayName}`, e);
       if (e.name === 'datediff') {
         const joinForm = this.datediffBetweenSources(e, part);
         if (joinForm) return joinForm;
       }
     }
-    for (const a of args) if (a.kind === 'star') throw new QueryError('SYNTAX_ERROR', `${e.displayName} does not take *`, a.position);
-    const compiled = (args as Expression[]).map((a, i) => (fn.datePartFirst && i === 0 ? () => null : this.compile(a)));
+    const compiled = e.args.map((a, i): Evaluator => {
+      if (a.kind === 'star') return unchecked(`* in ${e.displayName}`, a);
+      return fn.datePartFirst && i === 0 ? () => null : this.compile(a);
+    });
     const report = this.report, position = e.position, call = fn.call;
     const done = (r: Value | ConversionFailure): Value => {
       if (r instanceof ConversionFailure) { report('CONVERSION_FAILED', `${e.displayName}: ${r.message}`, position); return null; }
@@ -395,18 +419,15 @@ class ExpressionCompiler {
     const slotOf = (x: typeof a) => (x && x.kind === 'column' && x.path.length === 1 ? this.scope.sources.find((s) => s.alias === x.path[0]!.name.toLowerCase())?.slot : undefined);
     const sa = slotOf(a), sb = slotOf(b);
     if (sa === undefined || sb === undefined) return null;
-    if (!isTimeUnit(part)) {
-      throw new QueryError('INVALID_ARGUMENT', `DATEDIFF between sources takes ${timeUnitNames(' or')}`, e.args[0]!.position);
-    }
-    const unit = unitMs(part);
+    const unit = isTimeUnit(part) ? unitMs(part) : unchecked(`DATEDIFF between sources in ${part}s`, e);
     return (f) => (f.slotTimes ? (f.slotTimes[sb]! - f.slotTimes[sa]!) / unit : null);
   }
 
   /** GetMetadataPropertyValue(alias, 'Property'): the event's own field of that name. */
   private metadata(e: CallExpression): Evaluator {
     const [source, property] = e.args;
-    if (e.args.length !== 2 || !source || source.kind !== 'column' || !property || property.kind !== 'literal' || typeof property.value !== 'string') {
-      throw new QueryError('INVALID_ARGUMENT', 'GetMetadataPropertyValue takes a source alias and a property name', e.position);
+    if (source?.kind !== 'column' || property?.kind !== 'literal' || typeof property.value !== 'string') {
+      return unchecked('the arguments of GetMetadataPropertyValue', e);
     }
     const slot = this.scope.sources.find((s) => s.alias === source.path[0]!.name.toLowerCase())?.slot ?? 0;
     // '[EventHub].[EventEnqueuedUtcTime]' and 'IoTHub.ConnectionDeviceId' name fields of the event.

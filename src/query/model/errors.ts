@@ -59,6 +59,20 @@ export class QueryError extends Error {
 }
 
 /**
+ * A fault the engine itself should have prevented: a kind a switch does not handle, or a static
+ * fault in a query that semantic analysis let through to the runtime. A bug in the engine, never
+ * the query's, so it is not a QueryError and has no code in the catalogue.
+ */
+export class InternalError extends Error {
+  override readonly name = 'InternalError';
+}
+
+/** Ends an exhaustive switch: unreachable while every kind is handled, a compile error otherwise. */
+export function assertNever(x: never): never {
+  throw new InternalError(`unhandled ${JSON.stringify(x)}`);
+}
+
+/**
  * A problem with one event (bad cast, division by zero, malformed timestamp). It never stops the
  * query: the value becomes NULL, or the event is dropped, and a diagnostic is reported.
  */

@@ -3,7 +3,7 @@ import type { Evaluator, Frame } from '../dataflow/frame.js';
 import { isRecord, newRow, setField, type Row } from '../model/values.js';
 import type { SelectItem } from '../syntax/ast.js';
 import { compileExpression, pathFrom, type CompileOptions } from '../expressions/compile-expression.js';
-import { outputName } from '../semantic/analyze.js';
+import { outputName } from '../semantic/column-names.js';
 
 export type Projection = (frame: Frame) => Row;
 

@@ -1,10 +1,12 @@
 // From the logical plan to connected physical operators: one chain per SELECT, from its sources
 // through analytic functions, joins and applies, WHERE, the window, HAVING and the SELECT list
-// to an output or a step's readers. Every expression is compiled here, once.
-import { QueryError, type EventDiagnostic } from '../model/errors.js';
-import { durationOf, timeUnitNames, timeUnitOf, type EpochMs } from '../model/time.js';
+// to an output or a step's readers. Every expression is compiled here, once. The plan has passed
+// semantic analysis, so nothing here is a fault of the query: what cannot happen throws an
+// InternalError.
+import { assertNever, InternalError, type EventDiagnostic } from '../model/errors.js';
+import { durationOf, timeUnitOf, type EpochMs } from '../model/time.js';
 import { newRow, setField, type Row } from '../model/values.js';
-import { assertNever, type CallExpression, type Expression, type SelectStatement, type WindowSpec } from '../syntax/ast.js';
+import type { CallExpression, Expression, SelectStatement, WindowSpec } from '../syntax/ast.js';
 import { canonicalText } from '../syntax/canonical.js';
 import {
   compileExpression, compilePredicate, pathFrom, type CompileOptions, type Reporter, type Scope,
@@ -196,7 +198,7 @@ class PipelineBuilder {
   private source(source: PlannedSource, downstream: FrameSink, slotCount: number): void {
     const { origin, reference } = source;
     const fanOut = origin.kind === 'step' ? this.steps.get(origin.name.toLowerCase()) : undefined;
-    if (origin.kind === 'step' && !fanOut) throw new QueryError('UNKNOWN_INPUT', `step ${origin.name} is read before it is defined`, reference.name.position);
+    if (origin.kind === 'step' && !fanOut) throw new InternalError(`step ${origin.name} is read before it is defined`);
     if (fanOut && !reference.timestampBy) {
       fanOut.connect(new StepSource(downstream));
       return;
@@ -286,7 +288,7 @@ class PipelineBuilder {
       const unitName = unitArg?.kind === 'column' ? unitArg.path[0]!.name : '';
       const amount = sizeArg?.kind === 'literal' && typeof sizeArg.value === 'number' ? sizeArg.value : 0;
       const unit = timeUnitOf(unitName);
-      if (!unit) throw new QueryError('INVALID_ARGUMENT', `ISFIRST expects a time unit (${timeUnitNames()})`, unitArg?.position ?? call.position);
+      if (!unit) throw new InternalError(`the unit of ISFIRST at ${call.position.line}:${call.position.column} passed semantic analysis`);
       return { kind: 'isfirst', interval: durationOf(unit, amount), partitionBy, when };
     }
     const limit = over!.limitDuration!;

@@ -1,7 +1,7 @@
 // The query as a tree. Every node has a string `kind`; code that walks the tree switches over
-// it exhaustively (see `assertNever`), so adding a node kind does not compile until every stage
-// handles it.
-import { QueryError, type SourcePosition } from '../model/errors.js';
+// it exhaustively (see `assertNever`, and `children` for expressions), so adding a node kind
+// does not compile until every stage handles it.
+import { assertNever, type SourcePosition } from '../model/errors.js';
 import type { TypeName } from '../model/values.js';
 import type { TimeUnit } from '../model/time.js';
 
@@ -294,9 +294,4 @@ export interface SessionWindow extends Located {
 /** `GROUP BY …, System.Timestamp()`: events sharing one timestamp. */
 export interface SnapshotWindow extends Located {
   readonly kind: 'snapshot';
-}
-
-/** Ends an exhaustive switch: unreachable while every kind is handled, a compile error otherwise. */
-export function assertNever(x: never): never {
-  throw new QueryError('UNSUPPORTED', `internal error: unhandled ${JSON.stringify(x)}`);
 }

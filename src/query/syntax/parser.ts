@@ -1,13 +1,13 @@
 // Recursive-descent parser for the Stream Analytics subset. Keywords and identifiers are matched
 // case-insensitively; every error names the position and what was expected there.
-import { QueryError, type SourcePosition } from '../model/errors.js';
+import { assertNever, QueryError, type SourcePosition } from '../model/errors.js';
 import { timeUnitNames, timeUnitOf, unitMs } from '../model/time.js';
 import type { TypeName } from '../model/values.js';
 import { tokenize, type Token } from './lexer.js';
-import {
-  assertNever, type ApplyClause, type BinaryOperator, type CallArgument, type CallExpression, type Duration, type Expression,
-  type FromClause, type GroupBy, type Identifier, type JoinClause, type OrderItem, type OverClause, type Query, type SelectItem,
-  type SelectStatement, type SourceReference, type Statement, type Step, type TableDeclaration, type WindowSpec,
+import type {
+  ApplyClause, BinaryOperator, CallArgument, CallExpression, Duration, Expression, FromClause, GroupBy,
+  Identifier, JoinClause, OrderItem, OverClause, Query, SelectItem, SelectStatement, SourceReference,
+  Statement, Step, TableDeclaration, WindowSpec,
 } from './ast.js';
 import { windowFunctions, windowKindOf, type WindowFunction } from './window-kinds.js';
 
