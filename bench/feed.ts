@@ -2,7 +2,7 @@
 // it, commit its cursor, repeat) by one reader and by one reader per partition, beside the log's
 // raw read rate (EventLog.read in pages of 1,000, in this process) over the same prefilled log,
 // in the same run.
-//   npx tsx bench/feed.ts [--messages 600000] [--runs 5] [--page 1000] [--client http|fetch] [--server-cpu-prof DIR]
+//   npm run build && npx tsx bench/feed.ts [--messages 600000] [--runs 5] [--page 1000] [--client http|fetch] [--server-cpu-prof DIR]
 // --server-cpu-prof writes a V8 CPU profile of the server (node --cpu-prof) into DIR.
 // --client fetch reads with the global fetch (undici) instead of node:http (see `request` below).
 import { readFileSync, rmSync } from 'node:fs';
@@ -11,11 +11,11 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { FileKeyStore } from '../src/auth/file-key-store.js';
 import { signSasToken } from '../src/auth/sas.js';
 import type { NewMessage } from '../src/core/message.js';
 import { SqliteEventLog } from '../src/log/sqlite-event-log.js';
+import { builtCli } from './built-server.js';
 import { machine, median, spawnReady, table } from './harness.js';
 
 const { values } = parseArgs({ options: {
@@ -28,7 +28,7 @@ const MESSAGES = Number(values.messages);
 const RUNS = Number(values.runs);
 const PAGE = Number(values.page);
 const PARTITIONS = 4;
-const CLI = fileURLToPath(new URL('../src/cli.ts', import.meta.url));
+const CLI = builtCli('bench/feed.ts');
 
 let sink = 0;
 
@@ -157,14 +157,14 @@ async function apiRead(url: string, authorization: string, group: string, reader
 const dir = mkdtempSync(join(tmpdir(), 'omnistream-bench-feed-'));
 try {
   console.log(`# Feed benchmark\n\nmachine: ${machine()}\ncommand: npx tsx bench/feed.ts --messages ${MESSAGES} --runs ${RUNS} --page ${PAGE} --client ${CLIENT}`);
-  console.log(`log: ${MESSAGES.toLocaleString('en-US')} JSON messages (~160 B, 100 devices, ${PARTITIONS} partitions); server: \`node --import tsx src/cli.ts start\` as a child process;`);
+  console.log(`log: ${MESSAGES.toLocaleString('en-US')} JSON messages (~160 B, 100 devices, ${PARTITIONS} partitions); server: the build, \`node dist/cli.js start\`, as a child process;`);
   console.log(`client: this process (sharing the machine), each reader on its own keep-alive connection (${CLIENT === 'http' ? 'node:http' : 'fetch'}) looping pull (body decoded as UTF-8, JSON parsed) → checkpoint; raw: EventLog.read in this process; medians of the runs\n`);
   await prefill(dir);
   const keys = FileKeyStore.open(dir);
   const policy = keys.policy('service')!;
   const token = signSasToken({ resource: 'localhost', key: policy.primaryKey, keyName: 'service', expiry: Math.floor(Date.now() / 1000) + 86_400 });
   const profile = values['server-cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', values['server-cpu-prof']];
-  const server = await spawnReady([...profile, '--import', 'tsx', CLI, 'start', '--data', dir, '--http-port', '0'], { OMNISTREAM_HTTP_HOST: '127.0.0.1' });
+  const server = await spawnReady([...profile, CLI, 'start', '--data', dir, '--http-port', '0'], { OMNISTREAM_HTTP_HOST: '127.0.0.1' });
   const raw: number[] = [];
   const rawTouched: number[] = [];
   const api: Record<number, number[]> = { 1: [], [PARTITIONS]: [] };

@@ -2,25 +2,20 @@
 // beside a bare node:http server that answers 204 and does nothing, measured in the same run.
 //   npm run build && npx tsx bench/ingest.ts [--seconds 5] [--runs 3] [--connections 50] [--only NAME]
 import autocannon from 'autocannon';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { deviceResource, signSasToken } from '../src/auth/sas.js';
 import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
+import { builtCli } from './built-server.js';
 import { machine, median, spawnReady, table, type Child } from './harness.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, runs: { type: 'string', default: '3' }, connections: { type: 'string', default: '50' }, only: { type: 'string' } } });
 const SECONDS = Number(values.seconds);
 const RUNS = Number(values.runs);
 const CONNECTIONS = Number(values.connections);
-// The built server, as production runs it (`npm run bench` builds first).
-const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-if (!existsSync(CLI)) {
-  console.error('bench/ingest.ts measures the built server: run `npm run build` first (npm run bench does)');
-  process.exit(1);
-}
+const CLI = builtCli('bench/ingest.ts');
 
 const BARE = `
 const http = require('node:http');
