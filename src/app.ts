@@ -1,7 +1,7 @@
 // The composition root: builds every part from the config, starts them, stops them in order.
 import { Authenticator } from './auth/authenticator.js';
 import type { KeyStore } from './auth/key-store.js';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import { openFeed } from './feed/feed.js';
 import { healthRoutes } from './http/health-routes.js';
 import { Metrics } from './telemetry/metrics.js';
@@ -60,7 +60,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       (r) => r.deletedMessages > 0 && logger.info('retention removed expired messages', { deleted: r.deletedMessages }),
       (err: unknown) => logger.error('retention failed', { err }),
     );
-  }, config.log.retentionIntervalMs);
+  }, config.log.retentionInterval);
   retentionTimer.unref();
 
   let address;

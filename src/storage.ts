@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { FileKeyStore } from './auth/file-key-store.js';
 import type { KeyStore } from './auth/key-store.js';
-import type { Config } from './config.js';
+import type { Config } from './config/index.js';
 import type { ConsumerGroupStore } from './log/consumer-group-store.js';
 import type { EventLog } from './log/event-log.js';
 import { SqliteConsumerGroupStore } from './log/sqlite-consumer-group-store.js';
@@ -22,7 +22,7 @@ export function openRegistry(config: Config): Registry {
 
 /** The registry as the server uses it: cached, since every message authenticates against it. */
 export function openServingRegistry(config: Config): Registry {
-  return new CachedRegistry(openRegistry(config), config.registryCacheMs);
+  return new CachedRegistry(openRegistry(config), config.registryCache);
 }
 
 export function openConsumerGroupStore(config: Config): ConsumerGroupStore {
@@ -31,5 +31,6 @@ export function openConsumerGroupStore(config: Config): ConsumerGroupStore {
 
 /** `onError` hears background failures no request sees (the writer thread, checkpoints). */
 export function openEventLog(config: Config, onError?: (message: string) => void): EventLog {
-  return new SqliteEventLog({ path: join(config.dataDir, 'log.db'), ...config.log, onError });
+  const { partitions, retention, dedupWindow, durability, maxPendingMessages } = config.log;
+  return new SqliteEventLog({ path: join(config.dataDir, 'log.db'), partitions, retentionMs: retention, dedupWindowMs: dedupWindow, durability, maxPendingMessages, onError });
 }

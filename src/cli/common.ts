@@ -1,6 +1,6 @@
 // What every command shares: flag parsing with clear errors, and the config from --config/--data.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { loadConfig, type Config } from '../config.js';
+import { loadConfig, type Config } from '../config/index.js';
 import { isOmniError } from '../core/errors.js';
 
 export interface CliIO {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startApp, type RunningApp } from '../../src/app.js';
 import { deviceResource, signSasToken } from '../../src/auth/sas.js';
-import { buildConfig } from '../../src/config.js';
+import { buildConfig } from '../../src/config/index.js';
 import type { Device } from '../../src/core/device.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { PassThrough } from 'node:stream';

@@ -1,0 +1,75 @@
+// Every setting of Omnistream, each declared once (schema.ts says how, and how a feature adds a
+// section). The Config type the code reads is derived from this declaration.
+import { validateSymmetricKey } from '../core/device.js';
+import { DURABILITIES } from '../log/durability.js';
+import { LOG_LEVELS } from '../telemetry/logger.js';
+import { boolean, choice, duration, integer, list, path, section, text, type ValueOf } from './schema.js';
+
+function isSymmetricKey(key: string): boolean {
+  try {
+    validateSymmetricKey(key, 'key');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const SETTINGS = section({
+  dataDir: path({
+    doc: 'where the log, consumer groups, registry and keys live',
+    default: './data', env: 'OMNISTREAM_DATA', flag: 'data', placeholder: 'DIR',
+  }),
+  hostName: text({
+    doc: 'the hub host name SAS tokens are scoped to (`sr`) and connection strings carry',
+    default: 'localhost', env: 'OMNISTREAM_HOST_NAME', flag: 'host-name', placeholder: 'NAME',
+  }),
+  http: section({
+    host: text({ doc: 'listen address', default: '0.0.0.0', env: 'OMNISTREAM_HTTP_HOST', placeholder: 'ADDRESS' }),
+    port: integer({
+      doc: 'listen port; 443 for the official SDKs, 0 picks a free one',
+      min: 0, max: 65535, default: 8080, env: 'OMNISTREAM_HTTP_PORT', flag: 'http-port',
+    }),
+    tlsCert: path({ doc: 'PEM certificate; with `http.tlsKey` the server speaks HTTPS', default: null, env: 'OMNISTREAM_TLS_CERT', flag: 'tls-cert' }),
+    tlsKey: path({ doc: 'PEM private key of `http.tlsCert`', default: null, env: 'OMNISTREAM_TLS_KEY', flag: 'tls-key' }),
+    trustProxy: boolean({ doc: 'take the client address (rate limits) from `X-Forwarded-For`; only behind a trusted proxy', default: false }),
+  }, {
+    check: (http) => {
+      if ((http.tlsCert === null) === (http.tlsKey === null)) return undefined;
+      return http.tlsCert === null
+        ? { setting: 'tlsKey', problem: 'goes with http.tlsCert: set both or neither' } as const
+        : { setting: 'tlsCert', problem: 'goes with http.tlsKey: set both or neither' } as const;
+    },
+  }),
+  log: section({
+    partitions: integer({ doc: 'partitions of the log, fixed when it is created', min: 1, max: 32, default: 4, env: 'OMNISTREAM_PARTITIONS' }),
+    retention: duration({ doc: 'messages older than this are deleted', default: '7d', env: 'OMNISTREAM_RETENTION' }),
+    retentionInterval: duration({ doc: 'how often retention runs', default: '1m' }),
+    dedupWindow: duration({ doc: 'a repeated `messageId` from a device within this time is stored once', default: '24h' }),
+    durability: choice({
+      doc: '`process`: an acknowledged message survives `kill -9`; `fsync`: power loss too',
+      values: DURABILITIES, default: 'process', env: 'OMNISTREAM_DURABILITY',
+    }),
+    maxPendingMessages: integer({ doc: 'appends waiting for a commit before new ones get 503 and `Retry-After`', min: 1, max: 10_000_000, default: 100_000 }),
+  }),
+  cors: section({
+    deviceOrigins: list({ doc: 'origins allowed on device routes and `/api/register` (`*`: any)', default: ['*'] }),
+    adminOrigins: list({ doc: 'origins allowed on registry, feed and admin routes', default: [] }),
+  }),
+  register: section({
+    perMinute: integer({ doc: 'self-registrations per minute per client address', min: 1, max: 1_000_000, default: 10 }),
+    burst: integer({ doc: 'self-registrations a client address may make at once', min: 1, max: 1_000_000, default: 20 }),
+    tokenTtlSeconds: integer({ doc: 'lifetime of the token `/api/register` returns, in seconds', min: 60, max: 366 * 86_400, default: 86_400 }),
+  }),
+  registryCache: duration({
+    doc: 'how long the server trusts a device record it read; its own changes apply at once, another process\'s (the CLI) within this time',
+    default: '1s',
+  }),
+  logLevel: choice({ doc: 'the least important log lines written', values: LOG_LEVELS, default: 'info', env: 'OMNISTREAM_LOG_LEVEL' }),
+  demo: boolean({ doc: 'demo mode: say at start how to get the keys and connection strings', default: false, flag: 'demo' }),
+  ownerKey: text({
+    doc: 'fixes the `iothubowner` primary key (base64, 16 to 64 bytes) for scripted deployments; generated on first start when unset',
+    default: null, env: 'OMNISTREAM_OWNER_KEY', valid: isSymmetricKey, expected: 'a base64 key of 16 to 64 bytes',
+  }),
+});
+
+export type Config = ValueOf<typeof SETTINGS>;
