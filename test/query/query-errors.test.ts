@@ -71,6 +71,7 @@ describe('semantic checks', () => {
       fails(`SELECT ${name}(${args}) FROM input`, 'WINDOW_NOT_ALLOWED', 1, 8, new RegExp(`${name} is a window`));
     }
     fails('SELECT COUNT(*) FROM input GROUP BY Windows(Window(\'a\', TumblingWindow(second, 1)))', 'UNSUPPORTED', 1, 37);
+    fails("SELECT COUNT(*) FROM input GROUP BY Window('a', TumblingWindow(second, 1))", 'UNSUPPORTED', 1, 37);
     fails("SELECT Window('a', TumblingWindow(second, 1)) FROM input", 'WINDOW_NOT_ALLOWED', 1, 8);
     fails('SELECT a, COUNT(*) FROM input GROUP BY a', 'MISSING_WINDOW', 1, 31,
       /needs a window \(TumblingWindow, HoppingWindow, SlidingWindow, SessionWindow\) or System\.Timestamp\(\)/);

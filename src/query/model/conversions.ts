@@ -60,7 +60,7 @@ function fail(v: Value, type: TypeName): ConversionFailure {
 }
 
 /** A decimal number written as text; NaN, Infinity and hex are not numbers here. */
-export function parseNumber(s: string): number | null {
+function parseNumber(s: string): number | null {
   const t = s.trim();
   if (!/^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(t)) return null;
   return Number(t);

@@ -9,7 +9,7 @@ import type {
   Identifier, JoinClause, OrderItem, OverClause, Query, SelectItem, SelectStatement, SourceReference,
   Statement, Step, TableDeclaration, WindowSpec,
 } from './ast.js';
-import { windowFunctions, windowKindOf, type WindowFunction } from './window-kinds.js';
+import { isWindowCall, windowFunctions, windowKindOf, type WindowFunction } from './window-kinds.js';
 
 /** Words that end an expression or a clause, so they are never taken as an implicit alias. */
 const reserved = new Set([
@@ -272,11 +272,11 @@ class Parser {
     if (e.kind === 'systemTimestamp') return { kind: 'snapshot', position: e.position };
     if (e.kind !== 'call') return null;
     const position = e.position;
-    if (e.name === 'windows') {
+    const kind = windowKindOf(e.name);
+    if (kind === undefined) {
+      if (!isWindowCall(e.name)) return null;
       throw new QueryError('UNSUPPORTED', 'Windows(…) with several window definitions is not supported; write one statement per window', position);
     }
-    const kind = windowKindOf(e.name);
-    if (kind === undefined) return null;
     const a = this.windowArgs(e, windowFunctions[kind]);
     switch (kind) {
       case 'tumbling': return { kind, size: a.duration!, offset: a.offset ?? 0, position };

@@ -26,7 +26,7 @@ export const windowFunctions: { readonly [K in FunctionWindowKind]: WindowFuncti
 };
 
 /** `Windows(…)` with several window definitions, and its `Window(…)` items: not implemented. */
-export const multipleWindowsNames: readonly string[] = ['windows', 'window'];
+const multipleWindowsNames: readonly string[] = ['windows', 'window'];
 
 const kindByName = new Map<string, FunctionWindowKind>(
   (Object.keys(windowFunctions) as FunctionWindowKind[]).flatMap((kind) => windowFunctions[kind].names.map((n) => [n, kind] as const)),
