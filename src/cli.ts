@@ -1,27 +1,57 @@
 #!/usr/bin/env node
-// The command line: one table of commands, each a module under src/cli/ that returns an exit code.
+// The command line: finds the command in the table (cli/commands.ts), parses its flags, runs it.
+// Help goes to stdout and exits 0; a usage mistake goes to stderr with the usage and exits 64;
+// a failure exits 1 (query run: 2 for a query error).
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { CliIO } from './cli/common.js';
+import { isOmniError } from './core/errors.js';
+import type { Command } from './cli/command.js';
+import { COMMANDS, findCommand, unknownCommand } from './cli/commands.js';
+import { UsageError, type CliIO } from './cli/common.js';
+import { renderCommandHelp, renderOverview, renderUsage } from './cli/help.js';
+import { asksForHelp, parseCommandLine } from './cli/parse-command-line.js';
+import { readVersion } from './cli/version.js';
 
-type Command = (args: string[], io: CliIO) => Promise<number>;
+const SEE_HELP = 'see \'omnistream --help\'';
 
-// Loaded lazily, so `omnistream keys` does not pay for the server's modules and vice versa.
-const commands: Record<string, () => Promise<Command>> = {
-  start: async () => (await import('./cli/start.js')).startCommand,
-  keys: async () => (await import('./cli/keys.js')).keysCommand,
-  device: async () => (await import('./cli/device.js')).deviceCommand,
-  token: async () => (await import('./cli/token.js')).tokenCommand,
-  'query run': async () => (await import('./cli/query-run.js')).queryRunCommand,
-};
-
-export async function main(argv: string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
-  for (const [name, load] of Object.entries(commands)) {
-    const words = name.split(' ');
-    if (words.every((w, i) => argv[i] === w)) return (await load())(argv.slice(words.length), io);
+export async function main(argv: readonly string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
+  const [first] = argv;
+  if (first === '--help' || first === '-h') {
+    io.stdout.write(renderOverview(COMMANDS, readVersion()));
+    return 0;
   }
-  io.stderr.write(`omnistream: unknown command '${argv.join(' ')}'\nusage: omnistream start|keys|device|token|query run …\n`);
-  return 64;
+  if (first === '--version') {
+    io.stdout.write(`${readVersion()}\n`);
+    return 0;
+  }
+  const found = first === undefined || first.startsWith('-') ? undefined : findCommand(argv);
+  if (!found) {
+    const why = first === undefined ? 'missing command' : first.startsWith('-') ? `a command comes before flags such as '${first}'` : unknownCommand(argv);
+    io.stderr.write(`omnistream: ${why}\nusage: omnistream COMMAND [ARGUMENTS] [FLAGS], COMMAND one of ${COMMANDS.map((c) => c.name).join(', ')}\n${SEE_HELP}\n`);
+    return 64;
+  }
+  return runCommand(found.command, found.rest, io);
+}
+
+async function runCommand(command: Command, args: readonly string[], io: CliIO): Promise<number> {
+  if (asksForHelp(args)) {
+    io.stdout.write(renderCommandHelp(command));
+    return 0;
+  }
+  try {
+    const parsed = parseCommandLine(args, command);
+    return await (await command.body())(parsed, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.stderr.write(`omnistream: ${err.message}\n${renderUsage(command)}see 'omnistream help ${command.name}'\n`);
+      return 64;
+    }
+    if (isOmniError(err)) {
+      io.stderr.write(err.message.split('\n').map((line) => `omnistream: ${line}\n`).join(''));
+      return 1;
+    }
+    throw err;
+  }
 }
 
 // Run only as the entry point (the npm bin is a symlink, hence realpath), not when imported by tests.

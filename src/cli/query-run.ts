@@ -7,18 +7,9 @@ import {
   compileQuery, defaultEventOrderingPolicy, parseDateTime, parseDuration, QueryError, setField, toJson,
   type EventDiagnostic, type EventOrderingPolicy, type Row,
 } from '../query/index.js';
-
-export interface QueryRunIO {
-  stdout: NodeJS.WritableStream;
-  stderr: NodeJS.WritableStream;
-}
-
-const usage = `usage: omnistream query run FILE.saql --input NAME=FILE [--input …] [--reference NAME=FILE …]
-       [--late-arrival-tolerance D] [--out-of-order-tolerance D] [--out-of-order-action adjust|drop]
-       [--on-bad-line skip|fail]
-  D is a duration: 15s, 500ms, 2m, 1h, 00:00:15, or -1 (late arrival: wait indefinitely)
-  defaults: late arrival 5s, out of order 0s, adjust, skip
-`;
+import type { CommandBody } from './command.js';
+import type { QUERY_RUN_FLAGS } from './commands.js';
+import { UsageError, type CliIO } from './common.js';
 
 type BadLinePolicy = 'skip' | 'fail';
 
@@ -30,26 +21,27 @@ interface Options {
   onBadLine: BadLinePolicy;
 }
 
-class UsageError {
-  constructor(readonly message: string) {}
-}
-
 /** A problem with the files given to the command (not with the query). */
 class RunError {
   constructor(readonly message: string) {}
 }
 
-export async function queryRunCommand(args: string[], io: QueryRunIO): Promise<number> {
-  let options: Options;
-  try {
-    options = parseArguments(args);
-  } catch (e) {
-    if (e instanceof UsageError) {
-      io.stderr.write(`omnistream query run: ${e.message}\n${usage}`);
-      return 64;
-    }
-    throw e;
-  }
+export const queryRunCommand: CommandBody<typeof QUERY_RUN_FLAGS> = async ({ values, positionals }, io) => {
+  const [queryFile] = positionals;
+  if (queryFile === undefined) throw new UsageError('missing the query file');
+  if (values.input.length === 0) throw new UsageError('at least one --input NAME=FILE is needed');
+  const options: Options = {
+    queryFile,
+    inputs: values.input.map((v) => namedFile('input', v)),
+    references: values.reference.map((v) => namedFile('reference', v)),
+    policy: {
+      ...defaultEventOrderingPolicy,
+      ...(values['late-arrival-tolerance'] === undefined ? {} : { lateArrivalToleranceMs: tolerance('late-arrival-tolerance', values['late-arrival-tolerance'], true) }),
+      ...(values['out-of-order-tolerance'] === undefined ? {} : { outOfOrderToleranceMs: tolerance('out-of-order-tolerance', values['out-of-order-tolerance'], false) }),
+      ...(values['out-of-order-action'] === undefined ? {} : { outOfOrderAction: values['out-of-order-action'] }),
+    },
+    onBadLine: values['on-bad-line'] ?? 'skip',
+  };
   try {
     return await run(options, io);
   } catch (e) {
@@ -65,62 +57,22 @@ export async function queryRunCommand(args: string[], io: QueryRunIO): Promise<n
     }
     throw e;
   }
+};
+
+function namedFile(flag: string, value: string): { name: string; file: string } {
+  const at = value.indexOf('=');
+  if (at <= 0 || at === value.length - 1) throw new UsageError(`--${flag} takes NAME=FILE, not '${value}'`);
+  return { name: value.slice(0, at), file: value.slice(at + 1) };
 }
 
-function parseArguments(args: string[]): Options {
-  const options: Options = { queryFile: '', inputs: [], references: [], policy: { ...defaultEventOrderingPolicy }, onBadLine: 'skip' };
-  const positional: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (!arg.startsWith('--')) { positional.push(arg); continue; }
-    const eq = arg.indexOf('=');
-    const flag = eq > 0 ? arg.slice(0, eq) : arg;
-    const value = (): string => {
-      if (eq > 0) return arg.slice(eq + 1);
-      const v = args[++i];
-      if (v === undefined) throw new UsageError(`${flag} needs a value`);
-      return v;
-    };
-    switch (flag) {
-      case '--input': case '--reference': {
-        const v = value();
-        const at = v.indexOf('=');
-        if (at <= 0 || at === v.length - 1) throw new UsageError(`${flag} takes NAME=FILE, not '${v}'`);
-        (flag === '--input' ? options.inputs : options.references).push({ name: v.slice(0, at), file: v.slice(at + 1) });
-        break;
-      }
-      case '--late-arrival-tolerance': case '--out-of-order-tolerance': {
-        const v = value();
-        const ms = parseDuration(v);
-        if (ms === undefined || (flag === '--out-of-order-tolerance' && ms < 0)) throw new UsageError(`${flag}: '${v}' is not a duration`);
-        options.policy = flag === '--late-arrival-tolerance' ? { ...options.policy, lateArrivalToleranceMs: ms } : { ...options.policy, outOfOrderToleranceMs: ms };
-        break;
-      }
-      case '--out-of-order-action': {
-        const v = value().toLowerCase();
-        if (v !== 'adjust' && v !== 'drop') throw new UsageError(`--out-of-order-action takes adjust or drop, not '${v}'`);
-        options.policy = { ...options.policy, outOfOrderAction: v };
-        break;
-      }
-      case '--on-bad-line': {
-        const v = value().toLowerCase();
-        if (v !== 'skip' && v !== 'fail') throw new UsageError(`--on-bad-line takes skip or fail, not '${v}'`);
-        options.onBadLine = v;
-        break;
-      }
-      case '--help':
-        throw new UsageError('help');
-      default:
-        throw new UsageError(`unknown option ${flag}`);
-    }
-  }
-  if (positional.length !== 1) throw new UsageError(positional.length === 0 ? 'missing the query file' : `unexpected argument '${positional[1]}'`);
-  options.queryFile = positional[0]!;
-  if (options.inputs.length === 0) throw new UsageError('at least one --input NAME=FILE is needed');
-  return options;
+/** Milliseconds; -1 (wait indefinitely) only where `indefinite` allows it. */
+function tolerance(flag: string, value: string, indefinite: boolean): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || (!indefinite && ms < 0)) throw new UsageError(`--${flag}: '${value}' is not a duration`);
+  return ms;
 }
 
-async function run(options: Options, io: QueryRunIO): Promise<number> {
+async function run(options: Options, io: CliIO): Promise<number> {
   const text = await readText(options.queryFile, 'query');
   const compiled = compileQuery(text, {
     inputs: options.inputs.map((i) => i.name),

@@ -1,27 +1,11 @@
 // The command line as an operator runs it: a real process, its output and its exit code.
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { isExpired, parseSasToken, signatureMatches } from '../../src/auth/sas.js';
 import { tempDir } from '../helpers/server.js';
-import { rmSync } from 'node:fs';
-
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
-const run = promisify(execFile);
-
-async function omnistream(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, ['--import', 'tsx', CLI, ...args], { env: { ...process.env, OMNISTREAM_OWNER_KEY: '', ...env } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { omnistream } from './run-cli.js';
 
 interface KeysJson {
   hostName: string;

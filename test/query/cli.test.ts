@@ -60,9 +60,16 @@ describe('omnistream query run', () => {
     ]);
   });
 
-  test('usage errors exit 64', () => {
-    assert.equal(cli().code, 64);
-    assert.equal(cli(`${fixtures}/toll.saql`, '--input', 'nofile').code, 64);
-    assert.equal(cli(`${fixtures}/toll.saql`, '--input', 'a=b', '--out-of-order-action', 'sometimes').code, 64);
+  test('usage errors exit 64 with the reason and the usage', () => {
+    const missing = cli();
+    assert.equal(missing.code, 64);
+    assert.match(missing.stderr, /^omnistream: missing the query file\nusage: omnistream query run FILE\.saql/);
+    const noName = cli(`${fixtures}/toll.saql`, '--input', 'nofile');
+    assert.equal(noName.code, 64);
+    assert.match(noName.stderr, /^omnistream: --input takes NAME=FILE, not 'nofile'\n/);
+    const badAction = cli(`${fixtures}/toll.saql`, '--input', 'a=b', '--out-of-order-action', 'sometimes');
+    assert.equal(badAction.code, 64);
+    assert.match(badAction.stderr, /^omnistream: --out-of-order-action takes adjust or drop, not 'sometimes'\n/);
+    assert.equal(cli(`${fixtures}/toll.saql`, '--input', 'a=b', '--out-of-order-tolerance', '-1s').code, 64);
   });
 });

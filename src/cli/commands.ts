@@ -1,0 +1,164 @@
+// The one table of commands. Each declares its usage, flags and examples; parsing, help and
+// suggestions all come from here. A new command (jobs, recs) is one more entry and one body module.
+import { nearestName, SETTINGS, walkSettings, type Setting } from '../config/index.js';
+import { defineCommand, type Command, type FlagSpec, type FlagSpecs } from './command.js';
+import { synopsis } from './help.js';
+
+const CONFIG_FLAG = {
+  type: 'string', value: 'FILE', description: 'read settings from FILE, YAML or JSON (docs/operations.md lists every setting)',
+} as const satisfies FlagSpec;
+
+function describeDefault(setting: Setting): string {
+  if (setting.default === undefined) return 'required';
+  if (setting.default === null) return 'none';
+  return typeof setting.default === 'string' ? setting.default : JSON.stringify(setting.default);
+}
+
+/** A flag for every setting that declares one, described by the setting itself. */
+const SETTING_FLAGS: Readonly<Record<string, FlagSpec>> = Object.fromEntries([...walkSettings(SETTINGS)].flatMap(({ path, node }) => {
+  if (node.kind !== 'setting' || !node.flag) return [];
+  const setting = path.join('.');
+  const facts = [`setting ${setting}`, ...(node.env ? [`env ${node.env}`] : []), `default ${describeDefault(node)}`].join('; ');
+  const spec: FlagSpec = { type: node.type === 'boolean' ? 'boolean' : 'string', value: node.placeholder, description: `${node.doc} (${facts})`, setting };
+  return [[node.flag, spec]];
+}));
+
+/** --config and --data: what a command that opens the data directory takes. */
+const STORAGE_FLAGS = { config: CONFIG_FLAG, data: SETTING_FLAGS.data! } satisfies FlagSpecs;
+
+export const START_FLAGS = { config: CONFIG_FLAG, ...SETTING_FLAGS } satisfies FlagSpecs;
+
+export const KEYS_FLAGS = {
+  ...STORAGE_FLAGS,
+  json: { type: 'boolean', description: 'print JSON: {"hostName","policies":{…},"appKeys":[…]}, or the new key' },
+  tenant: { type: 'string', value: 'NAME', description: 'the tenant (retail brand) a new app key belongs to' },
+} as const satisfies FlagSpecs;
+
+export const DEVICE_FLAGS = {
+  ...STORAGE_FLAGS,
+  tenant: { type: 'string', value: 'NAME', description: 'the tenant of a new device (default: default)' },
+  kind: { type: 'string', value: 'KIND', description: 'what a new device is: browser, app, sensor…' },
+  disabled: { type: 'boolean', description: 'create the device disabled' },
+} as const satisfies FlagSpecs;
+
+export const TOKEN_FLAGS = {
+  ...STORAGE_FLAGS,
+  device: { type: 'string', value: 'ID', description: 'a token for this registered device' },
+  policy: { type: 'string', value: 'NAME', description: 'a token for this shared access policy (iothubowner, service…)' },
+  ttl: { type: 'string', value: 'SECONDS', description: 'lifetime of the token, 1 to 31622400 seconds (default 3600)' },
+} as const satisfies FlagSpecs;
+
+export const QUERY_RUN_FLAGS = {
+  input: { type: 'string', value: 'NAME=FILE', repeatable: true, description: 'the events of input NAME: a JSON array or JSON lines' },
+  reference: { type: 'string', value: 'NAME=FILE', repeatable: true, description: 'reference data NAME: CSV with a header row, or JSON' },
+  'late-arrival-tolerance': { type: 'string', value: 'D', description: 'how late an event may arrive (default 5s; -1 waits indefinitely)' },
+  'out-of-order-tolerance': { type: 'string', value: 'D', description: 'how far out of order events may come (default 0s)' },
+  'out-of-order-action': { type: 'string', value: 'adjust|drop', choices: ['adjust', 'drop'], description: 'what happens to an event beyond the tolerances (default adjust)' },
+  'on-bad-line': { type: 'string', value: 'skip|fail', choices: ['skip', 'fail'], description: 'what a malformed input line does (default skip, with a warning)' },
+} as const satisfies FlagSpecs;
+
+export const CONFIG_FLAGS = {
+  ...START_FLAGS,
+  into: { type: 'string', value: 'FILE', description: 'docs: replace the settings table between its markers in this markdown file' },
+} satisfies FlagSpecs;
+
+export const COMMANDS: readonly Command[] = [
+  defineCommand({
+    name: 'start',
+    summary: 'run the platform (gateway, log, feed) until SIGINT or SIGTERM',
+    usage: [synopsis(START_FLAGS)],
+    details: [
+      'Settings: defaults < --config FILE < OMNISTREAM_* variables < flags.',
+      'Every setting, its variable and its flag: docs/operations.md, or omnistream config docs.',
+    ],
+    maxArguments: 0,
+    flags: START_FLAGS,
+    examples: ['omnistream start --demo', 'omnistream start --config omnistream.yaml --http-port 9000'],
+    body: async () => (await import('./start.js')).startCommand,
+  }),
+  defineCommand({
+    name: 'keys',
+    summary: 'show the policies\' connection strings and the app keys; add and revoke app keys',
+    usage: ['[--json]', 'add-app --tenant NAME [--json]', 'revoke-app KEY'],
+    actions: ['add-app', 'revoke-app'],
+    maxArguments: 2,
+    flags: KEYS_FLAGS,
+    examples: ['omnistream keys --data ./data', 'omnistream keys add-app --tenant brand-b', 'omnistream keys revoke-app ak_…'],
+    body: async () => (await import('./keys.js')).keysCommand,
+  }),
+  defineCommand({
+    name: 'device',
+    summary: 'create, read, list, enable, disable and delete devices, as the registry REST API does',
+    usage: ['create ID [--tenant NAME] [--kind KIND] [--disabled]', 'get ID', 'list', 'enable ID', 'disable ID', 'delete ID'],
+    actions: ['create', 'get', 'list', 'enable', 'disable', 'delete'],
+    maxArguments: 2,
+    flags: DEVICE_FLAGS,
+    examples: ['omnistream device create store-12-rfid --tenant brand-b --kind sensor', 'omnistream device list --data ./data'],
+    body: async () => (await import('./device.js')).deviceCommand,
+  }),
+  defineCommand({
+    name: 'token',
+    summary: 'mint a SAS token for a device or a shared access policy',
+    usage: ['--device ID [--ttl SECONDS]', '--policy NAME [--ttl SECONDS]'],
+    maxArguments: 0,
+    flags: TOKEN_FLAGS,
+    examples: ['omnistream token --device store-12-rfid --ttl 3600', 'omnistream token --policy service'],
+    body: async () => (await import('./token.js')).tokenCommand,
+  }),
+  defineCommand({
+    name: 'query run',
+    summary: 'run a streaming SQL query over files, exactly as a job would',
+    usage: ['FILE.saql --input NAME=FILE [--input …] [--reference NAME=FILE …] [--late-arrival-tolerance D] [--out-of-order-tolerance D] [--out-of-order-action adjust|drop] [--on-bad-line skip|fail]'],
+    details: [
+      'Prints one JSON line {"output","row"} per output row, in emission order; warnings go to stderr.',
+      'D is a duration: 15s, 500ms, 2m, 1h or 00:00:15.',
+      'A query error exits 2 and names FILE:LINE:COLUMN.',
+    ],
+    maxArguments: 1,
+    flags: QUERY_RUN_FLAGS,
+    examples: ['omnistream query run toll.saql --input Entry=entry.jsonl --reference Booths=booths.csv', 'omnistream query run late.saql --input input=late.json --late-arrival-tolerance 15s --out-of-order-action drop'],
+    body: async () => (await import('./query-run.js')).queryRunCommand,
+  }),
+  defineCommand({
+    name: 'config',
+    summary: 'check the settings start would use, or print the table of every setting',
+    usage: ['check [--config FILE] [start\'s flags]', 'docs [--into FILE]'],
+    details: [
+      'check prints the settings as start would use them, as JSON (durations in milliseconds, the owner key hidden),',
+      'or exits 1 naming every wrong setting. docs prints the markdown table of every setting.',
+    ],
+    actions: ['check', 'docs'],
+    maxArguments: 1,
+    flags: CONFIG_FLAGS,
+    examples: ['omnistream config check --config omnistream.yaml', 'omnistream config docs --into docs/operations.md'],
+    body: async () => (await import('./config.js')).configCommand,
+  }),
+  defineCommand({
+    name: 'help',
+    summary: 'show every command, or one command\'s flags and examples',
+    usage: ['[COMMAND]'],
+    maxArguments: 2,
+    flags: {},
+    examples: ['omnistream help start', 'omnistream help query run'],
+    body: async () => (await import('./help-command.js')).helpCommand,
+  }),
+];
+
+/** The command `args` start with (the longest name that matches) and the arguments after its name. */
+export function findCommand(args: readonly string[]): { readonly command: Command; readonly rest: readonly string[] } | undefined {
+  let found: Command | undefined;
+  for (const command of COMMANDS) {
+    const words = command.name.split(' ');
+    if (words.every((w, i) => args[i] === w) && (!found || words.length > found.name.split(' ').length)) found = command;
+  }
+  return found && { command: found, rest: args.slice(found.name.split(' ').length) };
+}
+
+/** Why `args` name no command, with the nearest one when it is close. */
+export function unknownCommand(args: readonly string[]): string {
+  const [first = '', second] = args;
+  const byFirstWord = new Map(COMMANDS.map((c) => [c.name.split(' ')[0]!, c.name]));
+  const near = nearestName(first, byFirstWord.keys());
+  const named = byFirstWord.get(first) === undefined ? first : [first, ...(second && !second.startsWith('-') ? [second] : [])].join(' ');
+  return `unknown command '${named}'${near ? `; did you mean '${byFirstWord.get(near)}'?` : ''}`;
+}
