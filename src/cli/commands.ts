@@ -1,18 +1,12 @@
 // The one table of commands. Each declares its usage, flags and examples; parsing, help and
 // suggestions all come from here. A new command (jobs, recs) is one more entry and one body module.
-import { nearestName, SETTINGS, walkSettings, type Setting } from '../config/index.js';
+import { describeDefault, nearestName, SETTINGS, walkSettings } from '../config/index.js';
 import { defineCommand, type Command, type FlagSpec, type FlagSpecs } from './command.js';
 import { synopsis } from './help.js';
 
 const CONFIG_FLAG = {
   type: 'string', value: 'FILE', description: 'read settings from FILE, YAML or JSON (docs/operations.md lists every setting)',
 } as const satisfies FlagSpec;
-
-function describeDefault(setting: Setting): string {
-  if (setting.default === undefined) return 'required';
-  if (setting.default === null) return 'none';
-  return typeof setting.default === 'string' ? setting.default : JSON.stringify(setting.default);
-}
 
 /** A flag for every setting that declares one, described by the setting itself. */
 const SETTING_FLAGS: Readonly<Record<string, FlagSpec>> = Object.fromEntries([...walkSettings(SETTINGS)].flatMap(({ path, node }) => {

@@ -3,8 +3,8 @@
 export { buildConfig, loadConfig, loadSettings, type ConfigSources } from './load-config.js';
 export { nearestName } from './nearest-name.js';
 export {
-  boolean, choice, duration, ENTRY_NAME, integer, list, path, records, section, text, walkSettings,
+  boolean, choice, describeDefault, duration, ENTRY_NAME, integer, list, path, records, section, text, walkSettings,
   type Milliseconds, type Records, type Section, type Setting, type SettingsNode, type ValueOf,
 } from './schema.js';
 export { SETTINGS, type Config } from './settings.js';
-export { currentSettingsTable, defaultText, flagUsage, renderSettingsTable, replaceSettingsTable } from './settings-table.js';
+export { currentSettingsTable, renderSettingsTable, replaceSettingsTable } from './settings-table.js';

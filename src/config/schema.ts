@@ -170,6 +170,13 @@ export function records<const E extends Section>(entry: E, options: { readonly d
   return { kind: 'records', entry, doc: options.doc, schema: schema as z.ZodType as Records<E>['schema'] };
 }
 
+/** The default as a user would write it, `required`, or `none`. */
+export function describeDefault(setting: Setting): string {
+  if (setting.default === undefined) return 'required';
+  if (setting.default === null) return 'none';
+  return typeof setting.default === 'string' ? setting.default : JSON.stringify(setting.default);
+}
+
 /** Every setting and records under `node`, in declaration order; records' entries are walked as ENTRY_NAME. */
 export function* walkSettings(node: SettingsNode, at: readonly string[] = []): Generator<{ path: readonly string[]; node: Setting | Records }> {
   switch (node.kind) {
