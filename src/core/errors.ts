@@ -33,6 +33,10 @@ export const errorCatalogue = {
   invalid_cursor: { status: 400, iothubCode: 'ArgumentInvalid', message: 'Malformed, forged or foreign cursor' },
   // The group was repositioned or deleted and recreated after the cursor was handed out.
   stale_cursor: { status: 409, iothubCode: 'PreconditionFailed', message: 'The cursor predates the consumer group\'s current position' },
+  job_not_found: { status: 404, iothubCode: 'ArgumentInvalid', message: 'No such job' },
+  output_not_found: { status: 404, iothubCode: 'ArgumentInvalid', message: 'No such output' },
+  // A job refused at start (its query or its bindings are wrong) cannot be started or replayed.
+  job_not_runnable: { status: 409, iothubCode: 'PreconditionFailed', message: 'The job was refused at start and cannot run' },
   route_not_found: { status: 404, iothubCode: 'ArgumentInvalid', iothubStatus: 404, message: 'No such route' },
   method_not_allowed: { status: 405, iothubCode: 'ArgumentInvalid', message: 'Method not allowed on this route' },
   rate_limited: { status: 429, iothubCode: 'ThrottlingException', message: 'Too many requests' },

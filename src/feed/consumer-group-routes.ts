@@ -4,7 +4,8 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { OmniError } from '../core/errors.js';
 import type { HttpPlugin, Method, RequestContext, Route } from '../http/route.js';
 import type { ConsumerGroups, StartFrom } from './consumer-groups.js';
-import { intParam, LIMITS, parseTime, readerName, readerParam, systemPropertiesParam } from './params.js';
+import { intParam, parseTime } from '../http/query-params.js';
+import { LIMITS, readerName, readerParam, systemPropertiesParam } from './params.js';
 import { streamGroup } from './sse-stream.js';
 import { sendJson, WirePage } from './wire-page.js';
 

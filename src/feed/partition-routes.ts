@@ -3,7 +3,8 @@ import type { Authenticator } from '../auth/authenticator.js';
 import { OmniError } from '../core/errors.js';
 import type { HttpPlugin, RequestContext } from '../http/route.js';
 import type { EventLog, ReadFrom } from '../log/event-log.js';
-import { intParam, LIMITS, parseTime, systemPropertiesParam } from './params.js';
+import { intParam, parseTime } from '../http/query-params.js';
+import { LIMITS, systemPropertiesParam } from './params.js';
 import { sendJson, WirePage } from './wire-page.js';
 
 const POSITIONS = ['after_offset', 'from_sequence', 'from_time'] as const;

@@ -8,7 +8,7 @@ function labelKey(labels: Labels): string {
   return parts.length ? `{${parts.join(',')}}` : '';
 }
 
-class Counter {
+export class Counter {
   private readonly values = new Map<string, number>();
   constructor(readonly name: string, readonly help: string) {}
 
@@ -93,6 +93,14 @@ export class Metrics {
   readonly appendSeconds = new Histogram('omnistream_append_duration_seconds', 'Time from append to durable commit',
     [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1]);
   readonly gauges = new Map<string, Gauge>();
+  private readonly counters = new Map<string, Counter>();
+
+  /** A counter a feature declares for itself (jobs, outputs, references); the same name gives the same counter. */
+  counter(name: string, help: string): Counter {
+    let c = this.counters.get(name);
+    if (!c) this.counters.set(name, (c = new Counter(name, help)));
+    return c;
+  }
 
   gauge(name: string, help: string): Gauge {
     let g = this.gauges.get(name);
@@ -101,7 +109,7 @@ export class Metrics {
   }
 
   render(): string {
-    const parts = [this.requests, this.rejected, this.messagesIngested, this.bytesIngested, this.duplicates, this.appendSeconds, ...this.gauges.values()];
+    const parts = [this.requests, this.rejected, this.messagesIngested, this.bytesIngested, this.duplicates, this.appendSeconds, ...this.counters.values(), ...this.gauges.values()];
     return `${parts.map((m) => m.render()).join('\n')}\n`;
   }
 }
