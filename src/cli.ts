@@ -4,15 +4,11 @@
 // a failure exits 1 (query run: 2 for a query error).
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { isOmniError } from './core/errors.js';
-import type { Command } from './cli/command.js';
 import { COMMANDS, findCommand, unknownCommand } from './cli/commands.js';
-import { UsageError, type CliIO } from './cli/common.js';
-import { renderCommandHelp, renderOverview, renderUsage } from './cli/help.js';
-import { asksForHelp, parseCommandLine } from './cli/parse-command-line.js';
+import type { CliIO } from './cli/common.js';
+import { renderOverview } from './cli/help.js';
+import { runCommand } from './cli/run-command.js';
 import { readVersion } from './cli/version.js';
-
-const SEE_HELP = 'see \'omnistream --help\'';
 
 export async function main(argv: readonly string[], io: CliIO = { stdout: process.stdout, stderr: process.stderr }): Promise<number> {
   const [first] = argv;
@@ -27,31 +23,10 @@ export async function main(argv: readonly string[], io: CliIO = { stdout: proces
   const found = first === undefined || first.startsWith('-') ? undefined : findCommand(argv);
   if (!found) {
     const why = first === undefined ? 'missing command' : first.startsWith('-') ? `a command comes before flags such as '${first}'` : unknownCommand(argv);
-    io.stderr.write(`omnistream: ${why}\nusage: omnistream COMMAND [ARGUMENTS] [FLAGS], COMMAND one of ${COMMANDS.map((c) => c.name).join(', ')}\n${SEE_HELP}\n`);
+    io.stderr.write(`omnistream: ${why}\nusage: omnistream COMMAND [ARGUMENTS] [FLAGS], COMMAND one of ${COMMANDS.map((c) => c.name).join(', ')}\nsee 'omnistream --help'\n`);
     return 64;
   }
   return runCommand(found.command, found.rest, io);
-}
-
-async function runCommand(command: Command, args: readonly string[], io: CliIO): Promise<number> {
-  if (asksForHelp(args)) {
-    io.stdout.write(renderCommandHelp(command));
-    return 0;
-  }
-  try {
-    const parsed = parseCommandLine(args, command);
-    return await (await command.body())(parsed, io);
-  } catch (err) {
-    if (err instanceof UsageError) {
-      io.stderr.write(`omnistream: ${err.message}\n${renderUsage(command)}see 'omnistream help ${command.name}'\n`);
-      return 64;
-    }
-    if (isOmniError(err)) {
-      io.stderr.write(err.message.split('\n').map((line) => `omnistream: ${line}\n`).join(''));
-      return 1;
-    }
-    throw err;
-  }
 }
 
 // Run only as the entry point (the npm bin is a symlink, hence realpath), not when imported by tests.

@@ -111,7 +111,7 @@ export const COMMANDS: readonly Command[] = [
     maxArguments: 1,
     flags: QUERY_RUN_FLAGS,
     examples: ['omnistream query run toll.saql --input Entry=entry.jsonl --reference Booths=booths.csv', 'omnistream query run late.saql --input input=late.json --late-arrival-tolerance 15s --out-of-order-action drop'],
-    body: async () => (await import('./query-run.js')).queryRunCommand,
+    body: async () => (await import('./query-run.js')).queryRun,
   }),
   defineCommand({
     name: 'config',

@@ -8,8 +8,9 @@ import {
   type EventDiagnostic, type EventOrderingPolicy, type Row,
 } from '../query/index.js';
 import type { CommandBody } from './command.js';
-import type { QUERY_RUN_FLAGS } from './commands.js';
+import { findCommand, type QUERY_RUN_FLAGS } from './commands.js';
 import { UsageError, type CliIO } from './common.js';
+import { runCommand } from './run-command.js';
 
 type BadLinePolicy = 'skip' | 'fail';
 
@@ -26,7 +27,12 @@ class RunError {
   constructor(readonly message: string) {}
 }
 
-export const queryRunCommand: CommandBody<typeof QUERY_RUN_FLAGS> = async ({ values, positionals }, io) => {
+/** `omnistream query run ARGS` in process, parsed and reported exactly as on the command line. */
+export async function queryRunCommand(args: readonly string[], io: CliIO): Promise<number> {
+  return runCommand(findCommand(['query', 'run'])!.command, args, io);
+}
+
+export const queryRun: CommandBody<typeof QUERY_RUN_FLAGS> = async ({ values, positionals }, io) => {
   const [queryFile] = positionals;
   if (queryFile === undefined) throw new UsageError('missing the query file');
   if (values.input.length === 0) throw new UsageError('at least one --input NAME=FILE is needed');
