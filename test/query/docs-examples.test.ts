@@ -1,12 +1,12 @@
-// Every example of docs/query-language.md, run through `omnistream query run` (in process, by the
-// command line's own entry point) and compared with the output the page shows.
+// Every example of docs/query-language.md, run through `omnistream query run` (in process) and
+// compared with the output the page shows.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { main } from '../../src/cli.js';
+import { queryRunCommand } from '../../src/cli/query-run.js';
 import { queryErrorCatalogue } from '../../src/query/index.js';
 
 interface Example {
@@ -48,7 +48,7 @@ async function run(example: Example): Promise<{ code: number; stdout: string; st
   }
   let stdout = '', stderr = '';
   const sink = (append: (s: string) => void) => new Writable({ write(chunk, _e, done) { append(String(chunk)); done(); } });
-  const code = await main(['query', 'run', ...args], { stdout: sink((s) => { stdout += s; }), stderr: sink((s) => { stderr += s; }) });
+  const code = await queryRunCommand(args, { stdout: sink((s) => { stdout += s; }), stderr: sink((s) => { stderr += s; }) });
   return { code, stdout, stderr };
 }
 
