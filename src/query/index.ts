@@ -20,5 +20,6 @@ export {
 } from './model/errors.js';
 export { defaultEventOrderingPolicy, earlyArrivalLimitMs, type EventOrderingPolicy, type OutOfOrderAction } from './dataflow/event-ordering.js';
 export { defaultOutput } from './semantic/analyze.js';
-export { DateTime, formatDateTime, parseDateTime, setField, toJson, type Row, type Value } from './model/values.js';
+export { DateTime, EVENT_METADATA, formatDateTime, parseDateTime, setField, toJson, type Row, type Value } from './model/values.js';
+export type { ReferenceData } from './operators/reference-join.js';
 export { parseDuration, type EpochMs, type DurationMs } from './model/time.js';

@@ -38,6 +38,8 @@ export async function digest(rows: readonly Row[], previous?: ReferenceVersion):
   return { hash: hash.digest('base64url'), rows: shared };
 }
 
+const NO_ROWS: readonly Row[] = Object.freeze([]);
+
 export class VersionedReference {
   /** Ascending by validFromMs. */
   private versions: ReferenceVersion[] = [];
@@ -59,7 +61,7 @@ export class VersionedReference {
    */
   rowsAt(timeMs: number): readonly Row[] {
     const v = this.versions;
-    if (v.length === 0) return [];
+    if (v.length === 0) return NO_ROWS;
     // Nearly every lookup is for the latest version.
     const last = v[v.length - 1]!;
     if (timeMs >= last.validFromMs) return last.rows;

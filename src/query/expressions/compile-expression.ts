@@ -5,7 +5,7 @@
 import { assertNever, InternalError, QueryError, type EventDiagnosticCode, type SourcePosition } from '../model/errors.js';
 import type { Evaluator, Frame } from '../dataflow/frame.js';
 import { isTimeUnit, unitMs, type DatePart } from '../model/time.js';
-import { compareValues, DateTime, getField, isTrue, typeOf, type Value } from '../model/values.js';
+import { compareValues, DateTime, getField, isTrue, metadataOf, typeOf, type Value } from '../model/values.js';
 import { children, type CallExpression, type Expression, type Located } from '../syntax/ast.js';
 import { scalarFunctions, matchesLike, likePattern } from '../functions/scalar-functions.js';
 import { castValue, ConversionFailure, toNumber, toText } from '../model/conversions.js';
@@ -432,10 +432,15 @@ class ExpressionCompiler {
     const slot = this.scope.sources.find((s) => s.alias === source.path[0]!.name.toLowerCase())?.slot ?? 0;
     // '[EventHub].[EventEnqueuedUtcTime]' and 'IoTHub.ConnectionDeviceId' name fields of the event.
     const segments = property.value.split('.').map((s) => s.replace(/^\[|\]$/g, ''));
+    // The event's metadata first ('Tenant', '[User].[channel]'), then its fields.
+    const inMetadata = pathOn(segments);
     const full = pathFrom(slot, segments);
     const last = pathFrom(slot, segments.slice(-1));
     const iotHub = pathFrom(slot, ['IoTHub', ...segments.slice(-1)]);
-    return (f) => full(f) ?? last(f) ?? iotHub(f);
+    return (f) => {
+      const meta = metadataOf(f.slots[slot]);
+      return (meta === null ? null : inMetadata(meta)) ?? full(f) ?? last(f) ?? iotHub(f);
+    };
   }
 }
 

@@ -51,6 +51,19 @@ export function getField(rec: Value | undefined, name: string, lower: string): V
   return null;
 }
 
+/**
+ * An event's metadata, beside its fields: a record under this key of the event's row, read by
+ * GetMetadataPropertyValue and invisible to `SELECT *` and every field lookup (a symbol is no
+ * field). A live job puts the tenant, the IoT Hub fields and the application properties there.
+ */
+export const EVENT_METADATA: unique symbol = Symbol('omnistream.eventMetadata');
+
+/** The metadata record of an event's row, or null. */
+export function metadataOf(rec: Value | undefined): Row | null {
+  if (rec === null || rec === undefined || typeof rec !== 'object' || Array.isArray(rec) || rec instanceof DateTime) return null;
+  return ((rec as { [EVENT_METADATA]?: Row })[EVENT_METADATA]) ?? null;
+}
+
 /** A fresh, empty record (a plain object: V8 keeps those fast, unlike prototype-less ones). */
 export function newRow(): Row {
   return {};

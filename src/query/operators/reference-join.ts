@@ -1,7 +1,10 @@
-// JOIN with reference data: no time bound, the reference snapshot indexed once by the equality
-// keys of ON (type-sensitive, as in the cloud service: 1 and '1' do not match). The rest of
-// ON is checked on each candidate pair. LEFT JOIN keeps events without a match.
+// JOIN with reference data: no time bound, each snapshot indexed once by the equality keys of ON
+// (type-sensitive, as in the cloud service: 1 and '1' do not match). The rest of ON is checked on
+// each candidate pair. LEFT JOIN keeps events without a match. Reference data that changes over
+// time (a live job's catalogue) gives the rows valid at the event's timestamp, so a replay joins
+// what was valid then.
 import { keepsFrames, type Evaluator, type Frame, type FrameSink } from '../dataflow/frame.js';
+import type { EpochMs } from '../model/time.js';
 import { compositeKeyOf, keyOf, type Row, type Value, type Key } from '../model/values.js';
 
 export interface ReferenceJoinConfig {
@@ -14,15 +17,35 @@ export interface ReferenceJoinConfig {
   readonly residual: ((frame: Frame) => boolean) | null;
 }
 
+/** Reference data as a snapshot, or as versions over time: the rows valid at a time (the same array for one version). */
+export type ReferenceData = readonly Row[] | { rowsAt(timeMs: EpochMs): readonly Row[] };
+
 export class ReferenceJoinOperator implements FrameSink {
-  private readonly index = new Map<Key, Row[]>();
-  private readonly all: readonly Row[];
+  /** The snapshot last joined against and its index: consecutive events nearly always share it. */
+  private rows: readonly Row[] | null = null;
+  private index = new Map<Key, Row[]>();
+  /** Indexes of older versions a replay may go back to, built once each. */
+  private readonly indexes = new WeakMap<readonly Row[], Map<Key, Row[]>>();
   /** A single match is filled into the frame and forwarded; several go in copies. */
   readonly keepsFrames: boolean;
 
-  constructor(private readonly config: ReferenceJoinConfig, rows: readonly Row[], private readonly downstream: FrameSink) {
-    this.all = rows;
+  constructor(private readonly config: ReferenceJoinConfig, private readonly data: ReferenceData, private readonly downstream: FrameSink) {
     this.keepsFrames = keepsFrames(downstream);
+    if (Array.isArray(data)) this.use(data as readonly Row[]);
+  }
+
+  /** Makes `rows` the snapshot joined against, indexing it by the ON keys unless done before. */
+  private use(rows: readonly Row[]): void {
+    if (rows === this.rows) return;
+    this.rows = rows;
+    const known = this.indexes.get(rows);
+    if (known) {
+      this.index = known;
+      return;
+    }
+    const { config } = this;
+    this.index = new Map();
+    this.indexes.set(rows, this.index);
     if (config.rightKeys.length === 0) return;
     const slots: (Row | null)[] = [];
     for (const row of rows) {
@@ -38,9 +61,10 @@ export class ReferenceJoinOperator implements FrameSink {
 
   push(frame: Frame): void {
     const { config } = this;
+    if (!Array.isArray(this.data)) this.use((this.data as { rowsAt(timeMs: EpochMs): readonly Row[] }).rowsAt(frame.ts));
     const keys = config.leftKeys;
     let candidates: readonly Row[] | undefined;
-    if (keys.length === 0) candidates = this.all;
+    if (keys.length === 0) candidates = this.rows!;
     else if (keys.length === 1) {
       const v = keys[0]!(frame);
       candidates = v === null ? undefined : this.index.get(keyOf(v));

@@ -20,7 +20,7 @@ import { FanOut } from '../operators/fan-out.js';
 import { FilterOperator } from '../operators/filter-operator.js';
 import { InputSource } from '../operators/input-source.js';
 import { compileProjection } from '../operators/projection.js';
-import { ReferenceJoinOperator } from '../operators/reference-join.js';
+import { ReferenceJoinOperator, type ReferenceData } from '../operators/reference-join.js';
 import { SelectOperator } from '../operators/select-operator.js';
 import { StepSource } from '../operators/step-source.js';
 import { StreamJoinOperator } from '../operators/stream-join.js';
@@ -35,7 +35,7 @@ import type { Evaluator, Frame, FrameSink, StatefulOperator } from '../dataflow/
 export interface PipelineContext {
   readonly plan: QueryPlan;
   /** Reference rows by lower-cased reference name. */
-  readonly references: ReadonlyMap<string, readonly Row[]>;
+  readonly references: ReadonlyMap<string, ReferenceData>;
   readonly policy: EventOrderingPolicy;
   readonly report: (diagnostic: EventDiagnostic) => void;
   readonly emit: (output: string, row: Row, timestamp: EpochMs) => void;

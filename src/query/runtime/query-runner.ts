@@ -4,6 +4,7 @@
 import { QueryError, type EventDiagnostic } from '../model/errors.js';
 import { buildPipeline, type Pipeline } from './build-pipeline.js';
 import type { InputSource } from '../operators/input-source.js';
+import type { ReferenceData } from '../operators/reference-join.js';
 import { defaultEventOrderingPolicy, type EventOrderingPolicy } from '../dataflow/event-ordering.js';
 import { decodeState, encodeState, type EncodedState } from '../dataflow/state-codec.js';
 import type { QueryPlan } from '../semantic/plan.js';
@@ -11,8 +12,11 @@ import type { EpochMs } from '../model/time.js';
 import { isRecord, type Row } from '../model/values.js';
 
 export interface RunnerOptions {
-  /** Reference data by reference input name. */
-  readonly references?: Readonly<Record<string, readonly Row[]>>;
+  /**
+   * Reference data by reference input name: a snapshot, or versions over time (a live job's
+   * catalogue), from which each event joins the rows valid at its timestamp.
+   */
+  readonly references?: Readonly<Record<string, ReferenceData>>;
   /** Event ordering; unset fields take the cloud service's defaults. */
   readonly policy?: Partial<EventOrderingPolicy>;
   /** Each output row, in emission order, with its System.Timestamp(). */
@@ -37,7 +41,7 @@ export class QueryRunner {
   private lastSources: readonly InputSource[] | undefined;
 
   constructor(plan: QueryPlan, private readonly fingerprint: string, options: RunnerOptions) {
-    const references = new Map<string, readonly Row[]>();
+    const references = new Map<string, ReferenceData>();
     for (const [name, rows] of Object.entries(options.references ?? {})) references.set(name.toLowerCase(), rows);
     const report = options.onDiagnostic ?? (() => {});
     this.pipeline = buildPipeline({

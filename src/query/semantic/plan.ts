@@ -1,6 +1,7 @@
 // The logical plan: what each statement reads, joins, computes and writes, after every name
 // has been resolved and every rule checked. The physical operators are built from this.
 import type { DurationMs } from '../model/time.js';
+import type { TypeName } from '../model/values.js';
 import type {
   CallExpression, Expression, SelectStatement, SourceReference, WindowSpec,
 } from '../syntax/ast.js';
@@ -14,7 +15,7 @@ export interface QueryPlan {
   /** Outputs written, in order of first use. */
   readonly outputs: readonly string[];
   /** Declared column types per input (CREATE TABLE), by lower-cased input name. */
-  readonly tables: ReadonlyMap<string, readonly { name: string; type: import('../model/values.js').TypeName }[]>;
+  readonly tables: ReadonlyMap<string, readonly { name: string; type: TypeName }[]>;
   /** Steps and output statements in dependency order (a step precedes its readers). */
   readonly statements: readonly StatementPlan[];
 }

@@ -520,7 +520,7 @@ class Parser {
     const position = this.expectWord('over').position;
     this.expectSymbol('(');
     let partitionBy: Expression[] = [];
-    let orderBy: OrderItem[] = [];
+    const orderBy: OrderItem[] = [];
     let limitDuration: Duration | null = null;
     let when: Expression | null = null;
     for (;;) {
