@@ -9,11 +9,15 @@ import { HttpServer } from './http/server.js';
 import { deviceRoutes } from './ingest/device-routes.js';
 import { Ingestion } from './ingest/ingestion.js';
 import { registerRoutes } from './ingest/register-routes.js';
+import { outputRoutes } from './dashboard/output-routes.js';
+import { JobManager } from './jobs/job-manager.js';
+import { jobRoutes } from './jobs/job-routes.js';
+import { jobsConfigOf } from './jobs/jobs-config.js';
 import type { EventLog } from './log/event-log.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import type { Registry } from './registry/registry.js';
 import { registryRoutes } from './registry/registry-routes.js';
-import { openConsumerGroupStore, openEventLog, openKeyStore, openServingRegistry } from './storage.js';
+import { openConsumerGroupStore, openEventLog, openJobStore, openKeyStore, openReferenceVersionStore, openServingRegistry } from './storage.js';
 
 export interface RunningApp {
   readonly config: Config;
@@ -24,6 +28,7 @@ export interface RunningApp {
   readonly registry: Registry;
   readonly log: EventLog;
   readonly metrics: Metrics;
+  readonly jobs: JobManager;
   /** Graceful stop: refuse new work, finish requests and appends in flight, close storage. */
   close(): Promise<void>;
 }
@@ -36,15 +41,21 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const auth = new Authenticator(config.hostName, keys, registry);
   const ingestion = new Ingestion(log, registry, metrics, logger);
   const feed = await openFeed(openConsumerGroupStore(config), log, auth, metrics, logger);
+  const jobStore = openJobStore(config);
+  const referenceStore = openReferenceVersionStore(config);
+  const { jobs: jobsConfig, problems } = await jobsConfigOf(config);
+  const jobs = new JobManager(jobsConfig, { log, store: jobStore, referenceStore, metrics, logger, keepReferencesMs: config.log.retention }, problems);
   let ready = false;
 
   const server = new HttpServer({
     plugins: [
-      healthRoutes(metrics, () => ready),
+      healthRoutes(metrics, () => ready, () => jobs.health()),
       deviceRoutes(auth, ingestion),
       registerRoutes(keys, registry, { hostName: config.hostName, rateLimit: config.register, tokenTtlSeconds: config.register.tokenTtlSeconds }),
       registryRoutes(auth, registry),
       ...feed.plugins,
+      jobRoutes(auth, jobs),
+      outputRoutes(auth, jobs),
     ],
     cors: config.cors,
     trustProxy: config.http.trustProxy,
@@ -68,11 +79,15 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     address = await server.listen(config.http.port, config.http.host);
   } catch (err) {
     clearInterval(retentionTimer);
+    await jobs.close();
     await Promise.all([ingestion.close(), feed.close(), log.close()]);
-    await Promise.all([registry.close(), keys.close()]);
+    await Promise.all([registry.close(), keys.close(), jobStore.close(), referenceStore.close()]);
     throw err;
   }
   ready = true;
+  // Jobs start behind the listener: a reference source that is slow to answer (PostgreSQL at
+  // start) delays only the jobs that join it, never ingestion.
+  const jobsStarted = jobs.start().catch((err: unknown) => logger.error('jobs could not start', { err }));
   const scheme = config.http.tlsCert ? 'https' : 'http';
   const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
   const url = `${scheme}://${host}:${address.port}`;
@@ -80,18 +95,22 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
 
   let closing: Promise<void> | undefined;
   return {
-    config, url, port: address.port, keys, registry, log, metrics,
+    config, url, port: address.port, keys, registry, log, metrics, jobs,
     close() {
       closing ??= (async () => {
         ready = false;
         clearInterval(retentionTimer);
         feed.release();
+        jobs.release();
         await server.close();
         await retention;
         await ingestion.close();
+        await jobsStarted;
+        // Jobs commit their last checkpoint before the log they read closes.
+        await jobs.close();
         await feed.close();
         await log.close();
-        await Promise.all([registry.close(), keys.close()]);
+        await Promise.all([registry.close(), keys.close(), jobStore.close(), referenceStore.close()]);
         logger.info('omnistream stopped');
       })();
       return closing;

@@ -8,6 +8,10 @@ import type { ConsumerGroupStore } from './log/consumer-group-store.js';
 import type { EventLog } from './log/event-log.js';
 import { SqliteConsumerGroupStore } from './log/sqlite-consumer-group-store.js';
 import { SqliteEventLog } from './log/sqlite-event-log.js';
+import type { JobStore } from './jobs/job-store.js';
+import { SqliteJobStore } from './jobs/sqlite-job-store.js';
+import type { ReferenceVersionStore } from './reference/reference-version-store.js';
+import { SqliteReferenceVersionStore } from './reference/sqlite-reference-version-store.js';
 import type { Registry } from './registry/registry.js';
 import { CachedRegistry } from './registry/cached-registry.js';
 import { SqliteRegistry } from './registry/sqlite-registry.js';
@@ -33,4 +37,13 @@ export function openConsumerGroupStore(config: Config): ConsumerGroupStore {
 export function openEventLog(config: Config, onError?: (message: string) => void): EventLog {
   const { partitions, retention, dedupWindow, durability, maxPendingMessages } = config.log;
   return new SqliteEventLog({ path: join(config.dataDir, 'log.db'), partitions, retentionMs: retention, dedupWindowMs: dedupWindow, durability, maxPendingMessages, onError });
+}
+
+/** Job checkpoints and every output's rows (one database: a job commits both in one transaction). */
+export function openJobStore(config: Config): JobStore {
+  return new SqliteJobStore(join(config.dataDir, 'jobs.db'));
+}
+
+export function openReferenceVersionStore(config: Config): ReferenceVersionStore {
+  return new SqliteReferenceVersionStore(join(config.dataDir, 'references.db'));
 }

@@ -3,7 +3,7 @@
 export { buildConfig, loadConfig, loadSettings, type ConfigSources } from './load-config.js';
 export { nearestName } from './nearest-name.js';
 export {
-  boolean, choice, describeDefault, duration, ENTRY_NAME, integer, list, path, records, section, text, walkSettings,
+  boolean, choice, describeDefault, duration, ENTRY_NAME, integer, isQueryFile, list, mapping, path, queryText, records, section, text, walkSettings,
   type Milliseconds, type Records, type Section, type Setting, type SettingsNode, type ValueOf,
 } from './schema.js';
 export { SETTINGS, type Config } from './settings.js';

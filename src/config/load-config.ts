@@ -6,7 +6,7 @@ import type { z } from 'zod';
 import { OmniError } from '../core/errors.js';
 import { nearestName } from './nearest-name.js';
 import { readConfigFile } from './read-config-file.js';
-import { nodeAt, walkSettings, type Section, type SettingsNode, type ValueOf } from './schema.js';
+import { isQueryFile, nodeAt, walkSettings, type Section, type SettingsNode, type ValueOf } from './schema.js';
 import { SETTINGS, type Config } from './settings.js';
 
 type Json = Record<string, unknown>;
@@ -145,7 +145,10 @@ function valueAt(root: Json, at: readonly string[]): unknown {
 
 /** A file's paths made absolute against the file's folder, before anything else can override them. */
 function relativeTo(base: string, node: SettingsNode | undefined, value: unknown): unknown {
-  if (node?.kind === 'setting') return node.type === 'path' && typeof value === 'string' && value !== '' ? resolve(base, value) : value;
+  if (node?.kind === 'setting') {
+    const isPath = node.type === 'path' || (node.type === 'query' && typeof value === 'string' && isQueryFile(value));
+    return isPath && typeof value === 'string' && value !== '' ? resolve(base, value.trim()) : value;
+  }
   if (node === undefined || !isPlainObject(value)) return value;
   return Object.fromEntries(Object.entries(value).map(([key, v]) => [key, relativeTo(base, nodeAt(node, [key]), v)]));
 }

@@ -19,7 +19,7 @@ import { parseDurationMs } from '../core/duration.js';
 
 export type Milliseconds = number;
 
-export type SettingType = 'integer' | 'text' | 'boolean' | 'choice' | 'list' | 'duration' | 'path';
+export type SettingType = 'integer' | 'text' | 'boolean' | 'choice' | 'list' | 'duration' | 'path' | 'mapping' | 'query';
 
 export interface Setting<T = unknown> {
   readonly kind: 'setting';
@@ -78,7 +78,9 @@ interface Declaration<D> {
   readonly placeholder?: string;
 }
 
-type OrNull<T, D> = null extends D ? T | null : T;
+// NoInfer: a block's return is contextually typed (a section's shape), and TS would otherwise
+// infer D from that context and make every required setting nullable.
+type OrNull<T, D> = null extends NoInfer<D> ? T | null : T;
 
 function leaf<T>(type: SettingType, value: z.ZodType, expected: string, placeholder: string, range: string | undefined, d: Declaration<unknown>): Setting<T> {
   let schema = d.default === null ? value.nullable() : value;
@@ -139,6 +141,29 @@ export function duration<const D extends string | number | null = never>(d: Decl
 /** An absolute path; see the header for what a relative one is relative to. */
 export function path<const D extends string | null = never>(d: Declaration<D>): Setting<OrNull<string, D>> {
   return leaf('path', z.string().min(1).transform((p) => resolve(p)), 'a file path', 'FILE', undefined, d);
+}
+
+/** Names the user chooses mapped to text (HTTP headers, column types), optionally from a fixed set of values. */
+export function mapping<const D extends Readonly<Record<string, string>> | null = never>(
+  d: Declaration<D> & { readonly values?: readonly [string, ...string[]] },
+): Setting<OrNull<Readonly<Record<string, string>>, D>> {
+  const value = d.values ? z.enum(d.values) : z.string();
+  const expected = d.values ? `names, each mapped to one of ${d.values.join(', ')}` : 'names, each mapped to text';
+  return leaf('mapping', z.record(z.string().min(1), value), expected, 'NAME: VALUE', undefined, d);
+}
+
+/** File names a `query` setting reads rather than takes as text. */
+const QUERY_FILE = /^[^\n]*\.(saql|asaql|sql)$/i;
+
+/** Whether a `query` setting's value names a file (one line ending in .saql, .asaql or .sql). */
+export function isQueryFile(value: string): boolean {
+  return QUERY_FILE.test(value.trim());
+}
+
+/** A query written inline, or the file holding it (see isQueryFile), made absolute like a path. */
+export function queryText<const D extends string | null = never>(d: Declaration<D>): Setting<OrNull<string, D>> {
+  const value = z.string().min(1).transform((q) => (isQueryFile(q) ? resolve(q.trim()) : q));
+  return leaf('query', value, 'the query text, or a .saql file holding it', 'QUERY', undefined, d);
 }
 
 /** A rule across the settings of a section: the setting it blames and what is wrong. */

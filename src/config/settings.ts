@@ -3,6 +3,7 @@
 import { validateSymmetricKey } from '../core/device.js';
 import { DURABILITIES } from '../log/durability.js';
 import { LOG_LEVELS } from '../telemetry/logger.js';
+import { JOB_SETTINGS, OUTPUT_SETTINGS, REFERENCE_SETTINGS } from './jobs-settings.js';
 import { boolean, choice, duration, integer, list, path, section, text, type ValueOf } from './schema.js';
 
 function isSymmetricKey(key: string): boolean {
@@ -70,6 +71,9 @@ export const SETTINGS = section({
     doc: 'fixes the `iothubowner` primary key (base64, 16 to 64 bytes) for scripted deployments; generated on first start when unset',
     default: null, env: 'OMNISTREAM_OWNER_KEY', valid: isSymmetricKey, expected: 'a base64 key of 16 to 64 bytes',
   }),
+  reference: REFERENCE_SETTINGS,
+  outputs: OUTPUT_SETTINGS,
+  jobs: JOB_SETTINGS,
 });
 
 export type Config = ValueOf<typeof SETTINGS>;

@@ -2,13 +2,14 @@
 import type { HttpPlugin } from './route.js';
 import type { Metrics } from '../telemetry/metrics.js';
 
-export function healthRoutes(metrics: Metrics, isReady: () => boolean): HttpPlugin {
+/** `details` adds what features want an operator to see in /readyz (jobs refused at start, say). */
+export function healthRoutes(metrics: Metrics, isReady: () => boolean, details: () => Record<string, unknown> = () => ({})): HttpPlugin {
   return {
     routes: [
       { method: 'GET', path: '/healthz', audience: 'admin', errorStyle: 'omnistream', handle: (ctx) => ctx.json(200, { status: 'ok' }) },
       {
         method: 'GET', path: '/readyz', audience: 'admin', errorStyle: 'omnistream',
-        handle: (ctx) => (isReady() ? ctx.json(200, { status: 'ready' }) : ctx.json(503, { status: 'not ready' })),
+        handle: (ctx) => (isReady() ? ctx.json(200, { status: 'ready', ...details() }) : ctx.json(503, { status: 'not ready' })),
       },
       {
         method: 'GET', path: '/metrics', audience: 'admin', errorStyle: 'omnistream',

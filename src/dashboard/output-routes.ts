@@ -1,0 +1,123 @@
+// Query outputs over HTTP, for dashboards and any client: the list of outputs, an output's recent
+// rows, and its rows live as Server-Sent Events (resumable with Last-Event-ID: rows missed while
+// disconnected come from the ledger first). Rows of several tenants are filtered by `tenant`.
+import type { Authenticator } from '../auth/authenticator.js';
+import { OmniError } from '../core/errors.js';
+import { intParam, parseTime } from '../http/query-params.js';
+import type { HttpPlugin, RequestContext, Route } from '../http/route.js';
+import type { JobManager } from '../jobs/job-manager.js';
+import type { OutputRow } from '../outputs/output-row.js';
+
+const LIMIT = { min: 1, max: 10_000, default: 500 } as const;
+const HEARTBEAT_MS = 15_000;
+/** How often a stream tells the writing jobs' watermarks (dashboards show how current they are). */
+const STATUS_MS = 2_000;
+/** Rows a slow stream may have waiting to be written; past it the stream is closed (the client resumes). */
+const MAX_BUFFERED_ROWS = 10_000;
+const TENANT = /^[A-Za-z0-9*][A-Za-z0-9._-]{0,63}$/;
+
+/** A row as clients receive it. */
+export function wireRow(r: OutputRow): Record<string, unknown> {
+  return { id: r.id, job: r.job, tenant: r.tenant, timestamp: new Date(r.timestampMs).toISOString(), row: r.row };
+}
+
+function tenantParam(query: URLSearchParams): string | undefined {
+  const raw = query.get('tenant');
+  if (raw === null || raw === '') return undefined;
+  if (!TENANT.test(raw)) throw new OmniError('invalid_argument', `tenant is a tenant name (or * for rows over every tenant); got ${JSON.stringify(raw)}`);
+  return raw;
+}
+
+export function outputRoutes(auth: Authenticator, jobs: JobManager): HttpPlugin {
+  const route = (method: Route['method'], path: string, handle: (ctx: RequestContext) => Promise<void> | void): Route => ({
+    method, path, audience: 'admin', errorStyle: 'omnistream',
+    handle: async (ctx) => {
+      auth.service(ctx.req.headers.authorization, 'ServiceConnect');
+      await handle(ctx);
+    },
+  });
+  const outputNamed = (name: string) => {
+    const o = jobs.output(name);
+    if (!o) throw new OmniError('output_not_found', `No output named '${name}'`);
+    return o;
+  };
+
+  return {
+    routes: [
+      route('GET', '/api/outputs', async (ctx) => ctx.json(200, { outputs: await jobs.outputStatuses() })),
+      route('GET', '/api/outputs/:name', async (ctx) => {
+        const o = outputNamed(ctx.params.name!);
+        const limit = intParam(ctx.query, 'limit', LIMIT);
+        const since = ctx.query.get('since');
+        const sinceMs = since === null || since === '' ? undefined : parseTime(since, 'since').getTime();
+        const tenant = tenantParam(ctx.query);
+        const rows = jobs.live.latest(o.name, (r) => tenant === undefined || r.tenant === tenant, limit, sinceMs)
+          ?? await jobs.ledger.latestRows(o.name, { tenant, sinceMs, limit });
+        ctx.json(200, { output: o.name, kind: o.kind, writers: jobs.writerStatuses(o.name), rows: rows.map(wireRow) });
+      }),
+      route('GET', '/api/outputs/:name/stream', (ctx) => streamOutput(ctx, jobs, outputNamed(ctx.params.name!).name, tenantParam(ctx.query))),
+    ],
+  };
+}
+
+async function streamOutput(ctx: RequestContext, jobs: JobManager, output: string, tenant: string | undefined): Promise<void> {
+  const lastEventId = ctx.req.headers['last-event-id'];
+  const resumeAfter = typeof lastEventId === 'string' && /^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : undefined;
+  const res = ctx.res;
+  // A stream never ends on its own, so its connection is never reused: the server may close it at once at shutdown.
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', connection: 'close' });
+  res.write('retry: 1000\n\n');
+  let lastSent = resumeAfter ?? 0;
+  let waiting: OutputRow[] | null = [];
+  const send = (rows: readonly OutputRow[]): void => {
+    const mine = rows.filter((r) => r.id > lastSent && (tenant === undefined || r.tenant === tenant));
+    if (mine.length === 0) return;
+    lastSent = mine[mine.length - 1]!.id;
+    res.write(`id: ${lastSent}\nevent: rows\ndata: ${JSON.stringify({ rows: mine.map(wireRow) })}\n\n`);
+  };
+  const listener = (rows: readonly OutputRow[]): void => {
+    if (waiting) {
+      waiting.push(...rows);
+      return;
+    }
+    if (res.writableNeedDrain) {
+      // A reader that does not keep up is let go rather than buffered without bound; it resumes from its last id.
+      buffered += rows.length;
+      if (buffered > MAX_BUFFERED_ROWS) res.destroy();
+    }
+    send(rows);
+  };
+  let buffered = 0;
+  res.on('drain', () => { buffered = 0; });
+  const unsubscribe = jobs.live.subscribe(output, listener);
+  const status = (): void => {
+    res.write(`event: status\ndata: ${JSON.stringify({ writers: jobs.writerStatuses(output) })}\n\n`);
+  };
+  const heartbeat = setInterval(() => { if (!res.writableNeedDrain) res.write(': heartbeat\n\n'); }, HEARTBEAT_MS);
+  const statusTimer = setInterval(status, STATUS_MS);
+  try {
+    status();
+    // Rows committed while the client was away, then whatever arrived meanwhile, then live.
+    if (resumeAfter !== undefined) {
+      for (;;) {
+        const missed = await jobs.ledger.rowsAfter(output, lastSent, 1_000);
+        if (missed.length === 0) break;
+        const before = lastSent;
+        send(missed);
+        if (lastSent === before) lastSent = missed[missed.length - 1]!.id;
+      }
+    }
+    const held = waiting;
+    waiting = null;
+    send(held);
+    await new Promise<void>((resolve) => {
+      res.once('close', resolve);
+      jobs.closing.addEventListener('abort', () => resolve(), { once: true });
+    });
+  } finally {
+    clearInterval(heartbeat);
+    clearInterval(statusTimer);
+    unsubscribe();
+    if (!res.writableEnded) res.end();
+  }
+}

@@ -1,0 +1,67 @@
+// A stored message as a job's query sees it: the body's JSON fields plus the fields Stream
+// Analytics adds for an IoT Hub input (ARCHITECTURE §3), and the message's metadata for
+// GetMetadataPropertyValue (tenant, device, application properties).
+import { EVENT_METADATA, type Row } from '../query/index.js';
+import type { SharedFields } from '../log/event-log.js';
+
+/** Enqueue times repeat (a commit group shares one), so their ISO text is made once per value. */
+let lastMs = NaN;
+let lastIso = '';
+function isoOf(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
+
+export type Decoded = { readonly row: Row; readonly failure: null } | { readonly row: null; readonly failure: string };
+
+/**
+ * The row for one message, or why it cannot be one (the body is not a JSON object). Nothing here
+ * reads a clock: EventProcessedUtcTime is the enqueue time, so a replay makes the same rows.
+ */
+export function eventRow(partition: number, enqueuedMs: number, shared: SharedFields, messageId: string | undefined, correlationId: string | undefined, body: string | Buffer): Decoded {
+  if (typeof body !== 'string') return { row: null, failure: 'the body is not JSON (a JSON object is required)' };
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return { row: null, failure: 'the body is not valid JSON' };
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { row: null, failure: `the body is ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`}, not a JSON object` };
+  }
+  const row = parsed as Row;
+  const enqueued = isoOf(enqueuedMs);
+  const iotHub: Row = {
+    MessageId: messageId ?? null,
+    CorrelationId: correlationId ?? null,
+    ConnectionDeviceId: shared.deviceId,
+    ConnectionDeviceGenerationId: shared.generationId,
+    EnqueuedTime: enqueued,
+  };
+  row.EventProcessedUtcTime = enqueued;
+  row.PartitionId = partition;
+  row.EventEnqueuedUtcTime = enqueued;
+  row.IoTHub = iotHub;
+  (row as Row & { [EVENT_METADATA]?: Row })[EVENT_METADATA] = metadataOf(shared);
+  return { row, failure: null };
+}
+
+/** Everything in the metadata is a sender's shared field, so one frozen record serves all its messages. */
+const metadata = new WeakMap<SharedFields, Row>();
+
+function metadataOf(shared: SharedFields): Row {
+  let m = metadata.get(shared);
+  if (m === undefined) {
+    m = Object.freeze({
+      Tenant: shared.tenant,
+      User: Object.freeze(shared.propertiesJson === '{}' ? {} : (JSON.parse(shared.propertiesJson) as Row)),
+      ContentType: shared.contentType ?? null,
+      ContentEncoding: shared.contentEncoding ?? null,
+    });
+    metadata.set(shared, m);
+  }
+  return m;
+}
