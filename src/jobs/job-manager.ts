@@ -185,21 +185,23 @@ export class JobManager {
   /** Jobs that read each other's streams in a circle would each wait for the other's clock. */
   private refuseCycles(): void {
     const readsFrom = (job: Job): string[] => [...job.spec.inputs.values()].flatMap((b) => (b.kind === 'stream' ? [...this.writersOf(b.output)] : []));
-    for (const start of [...this.jobs.values()]) {
+    const inCircle = [...this.jobs.values()].filter((start) => {
       const seen = new Set<string>();
       const stack = readsFrom(start);
       while (stack.length > 0) {
         const name = stack.pop()!;
-        if (name === start.name) {
-          this.jobs.delete(start.name);
-          this.problems.push({ job: start.name, message: 'the job reads, through other jobs\' streams, what it writes itself: chained jobs may not form a circle', at: null });
-          break;
-        }
+        if (name === start.name) return true;
         if (seen.has(name)) continue;
         seen.add(name);
         const next = this.jobs.get(name);
         if (next) stack.push(...readsFrom(next));
       }
+      return false;
+    });
+    for (const job of inCircle) {
+      this.jobs.delete(job.name);
+      for (const writers of this.writers.values()) writers.delete(job.name);
+      this.problems.push({ job: job.name, message: 'the job reads, through other jobs\' streams, what it writes itself: chained jobs may not form a circle', at: null });
     }
   }
 
