@@ -42,6 +42,16 @@ export const TOKEN_FLAGS = {
   ttl: { type: 'string', value: 'SECONDS', description: 'lifetime of the token, 1 to 31622400 seconds (default 3600)' },
 } as const satisfies FlagSpecs;
 
+export const JOBS_FLAGS = {
+  ...STORAGE_FLAGS,
+  'host-name': SETTING_FLAGS['host-name']!,
+  'http-port': SETTING_FLAGS['http-port']!,
+  url: { type: 'string', value: 'URL', description: 'the server\'s address (default: where start with these settings listens, https with TLS)' },
+  json: { type: 'boolean', description: 'print the server\'s JSON answer as it came' },
+  from: { type: 'string', value: 'POSITION', description: 'replay from: earliest, latest, an ISO time with a zone, or N,N,… a sequence number per partition' },
+  limit: { type: 'string', value: 'N', description: 'deadletters: how many of the most recent, 1 to 1000 (default 100)' },
+} as const satisfies FlagSpecs;
+
 export const QUERY_RUN_FLAGS = {
   input: { type: 'string', value: 'NAME=FILE', repeatable: true, description: 'the events of input NAME: a JSON array or JSON lines' },
   reference: { type: 'string', value: 'NAME=FILE', repeatable: true, description: 'reference data NAME: CSV with a header row, or JSON' },
@@ -98,6 +108,28 @@ export const COMMANDS: readonly Command[] = [
     flags: TOKEN_FLAGS,
     examples: ['omnistream token --device store-12-rfid --ttl 3600', 'omnistream token --policy service'],
     body: async () => (await import('./token.js')).tokenCommand,
+  }),
+  defineCommand({
+    name: 'jobs',
+    summary: 'continuous jobs of a running server: state, watermark, lag, counts; stop, start, replay',
+    usage: ['list [--json]', 'status NAME [--json]', 'stop NAME', 'start NAME', 'replay NAME --from earliest|latest|ISO-TIME|N,N,…', 'deadletters NAME [--limit N]', 'outputs'],
+    details: [
+      'Talks to the running server through its jobs API. Its address comes from the settings the server uses',
+      '(--config, OMNISTREAM_* variables, --http-port; 0.0.0.0 is reached on 127.0.0.1, https with http.tlsCert), or --url.',
+      'The token is signed with the data directory\'s service policy key, so on the server\'s machine none is needed.',
+      'list shows refused jobs with FILE:LINE:COLUMN; replay recomputes the job\'s rows from that position.',
+    ],
+    actions: ['list', 'status', 'stop', 'start', 'replay', 'deadletters', 'outputs'],
+    maxArguments: 2,
+    flags: JOBS_FLAGS,
+    examples: [
+      'omnistream jobs list --config omnistream.yaml',
+      'omnistream jobs status views-by-category --json',
+      'omnistream jobs replay views-by-category --from 2025-05-01T09:00:00Z',
+      'omnistream jobs deadletters views-by-category --limit 20',
+      'omnistream jobs outputs --url https://analytics.example.com:8443 --data /var/lib/omnistream',
+    ],
+    body: async () => (await import('./jobs.js')).jobsCommand,
   }),
   defineCommand({
     name: 'query run',
