@@ -154,6 +154,8 @@ export class Job {
       const from = this.spec.startFrom;
       if (from.kind === 'checkpoint') await this.open(saved, saved ? undefined : { kind: 'earliest' });
       else await this.restartFrom(from);
+      // Started again on purpose: a crash before the next checkpoint must not find it stopped.
+      if (saved?.stopped) await this.commit(false);
     } catch (err) {
       this.fail(err);
       return;
