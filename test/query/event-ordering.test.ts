@@ -110,9 +110,23 @@ describe('TIMESTAMP BY … OVER', () => {
        GROUP BY device, TumblingWindow(minute, 1)`,
       skewed, { policy },
     );
+    // Both close at the end of input, which closes every device's windows at once: in time order.
     assert.deepEqual(rows.map((r) => r.row), [
-      { device: 'a', n: 1, e: '2023-01-01T10:01:00.0000000Z' },
       { device: 'b', n: 2, e: '2023-01-01T09:01:00.0000000Z' },
+      { device: 'a', n: 1, e: '2023-01-01T10:01:00.0000000Z' },
     ]);
+  });
+
+  test('a device\'s own clock closes its windows first; arrival time closes every device\'s at once, in time order', () => {
+    const rows: unknown[] = [];
+    const runner = compileQuery(`SELECT device, COUNT(*) AS n, System.Timestamp() AS e FROM input TIMESTAMP BY time OVER device
+       GROUP BY device, TumblingWindow(second, 10)`).createRunner({ policy: { lateArrivalToleranceMs: 60_000 }, onRow: (_o, row) => rows.push(toJson(row)) });
+    runner.push('input', { time: t(25), device: 'a' } as Row, at(t(26)));
+    runner.push('input', { time: t(5), device: 'b' } as Row, at(t(26)));
+    runner.push('input', { time: t(15), device: 'b' } as Row, at(t(27)));
+    runner.push('input', { time: t(31), device: 'a' } as Row, at(t(31)));
+    assert.deepEqual(rows, [{ device: 'b', n: 1, e: dt(10) }, { device: 'a', n: 1, e: dt(30) }], 'each on its own clock');
+    runner.push('input', { time: t(45), device: 'c' } as Row, at(t(101)));
+    assert.deepEqual(rows.slice(2), [{ device: 'b', n: 1, e: dt(20) }, { device: 'a', n: 1, e: dt(40) }], 'arrival time 101 − 60 = 41 moves every device');
   });
 });

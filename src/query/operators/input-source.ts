@@ -112,6 +112,9 @@ export class InputSource implements StatefulOperator {
       }
       ts = watermark;
     }
+    // With keyed clocks, arrival time moves every substream before this event moves its own: what
+    // an advanceTo(arrival) just before it would have done, so it makes no difference whether one did.
+    if (config.substreamKeys) this.raiseGlobalWatermark(globalWatermark);
     if (ts > s.maxEventTime) s.maxEventTime = ts;
     const released = Math.max(s.maxEventTime - outOfOrder, globalWatermark);
     if (s.pending.size === 0 && ts <= released) {
@@ -123,8 +126,7 @@ export class InputSource implements StatefulOperator {
     }
     if (s.pending.size > 0 || released > s.watermark) this.release(substream, s, released);
     // With one clock, that release already covered the arrival-time part of the watermark.
-    if (config.substreamKeys) this.raiseGlobalWatermark(globalWatermark);
-    else if (globalWatermark > this.globalWatermark) this.globalWatermark = globalWatermark;
+    if (!config.substreamKeys && globalWatermark > this.globalWatermark) this.globalWatermark = globalWatermark;
   }
 
   /** The input has been idle up to `arrival`: its watermark moves to arrival − late tolerance. */
@@ -142,7 +144,8 @@ export class InputSource implements StatefulOperator {
 
   /** End of input: everything held is released and every window may close. */
   finish(): void {
-    for (const [key, s] of this.substreams) this.release(key, s, Infinity);
+    if (this.config.substreamKeys) this.releaseMerged(Infinity);
+    else for (const [key, s] of this.substreams) this.release(key, s, Infinity);
     if (this.globalWatermark < Infinity) {
       this.globalWatermark = Infinity;
       this.downstream.advance(Infinity, null);
@@ -175,11 +178,32 @@ export class InputSource implements StatefulOperator {
       this.release('', s, Math.max(s.maxEventTime - outOfOrder, watermark));
       return;
     }
-    for (const key of [...this.waiting]) {
-      const s = this.substreams.get(key)!;
-      this.release(key, s, Math.max(s.maxEventTime - outOfOrder, watermark));
-    }
+    this.releaseMerged(watermark);
     this.downstream.advance(watermark, null);
+  }
+
+  /**
+   * Releases the events of every substream up to `watermark` (their own clocks released theirs
+   * when they arrived) as one sequence in (time, arrival) order, so that it does not matter
+   * whether arrival time reached `watermark` in one step or in several.
+   */
+  private releaseMerged(watermark: EpochMs): void {
+    const ready: { key: string; s: Substream }[] = [];
+    for (const key of this.waiting) {
+      const s = this.substreams.get(key)!;
+      if (s.pending.peek()!.ts <= watermark) ready.push({ key, s });
+    }
+    if (ready.length === 0) return;
+    // The substreams by their earliest held event: a k-way merge of their heaps.
+    const heads = MinHeap.create<{ key: string; s: Substream }>((a, b) => pendingBefore(a.s.pending.peek()!, b.s.pending.peek()!));
+    for (const r of ready) heads.push(r);
+    while (heads.size > 0) {
+      const head = heads.pop()!;
+      const p = head.s.pending.pop()!;
+      this.downstream.push(this.frame(p.ts, p.row, head.key));
+      if (head.s.pending.size > 0 && head.s.pending.peek()!.ts <= watermark) heads.push(head);
+    }
+    for (const { key, s } of ready) if (s.pending.size === 0) this.waiting.delete(key);
   }
 
   private substreamOf(key: string): Substream {

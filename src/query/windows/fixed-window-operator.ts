@@ -92,6 +92,9 @@ export class FixedWindowOperator implements FrameSink, StatefulOperator {
 
   advance(watermark: EpochMs, substream: string | null): void {
     const affected = this.substreams.affected(substream);
+    // Several substreams closing windows at once emit them in time order (at one time, in the
+    // order the substreams appeared), so one advance or several in its steps give one sequence.
+    let due: { end: EpochMs; order: number; key: string; window: Map<Key, Group> }[] | null = null;
     for (let i = 0; i < affected.length; i++) {
       const key = affected[i]![0], state = affected[i]![1];
       while (state.ends.size > 0 && state.ends.peek()! < watermark) {
@@ -99,8 +102,13 @@ export class FixedWindowOperator implements FrameSink, StatefulOperator {
         const window = state.windows.get(end)!;
         state.windows.delete(end);
         state.runStart = NaN;
-        for (const group of window.values()) this.output.emit(end, group, key);
+        if (affected.length > 1) (due ??= []).push({ end, order: i, key, window });
+        else for (const group of window.values()) this.output.emit(end, group, key);
       }
+    }
+    if (due !== null) {
+      due.sort((a, b) => a.end - b.end || a.order - b.order);
+      for (const { end, key, window } of due) for (const group of window.values()) this.output.emit(end, group, key);
     }
     this.output.downstream.advance(watermark, substream);
   }

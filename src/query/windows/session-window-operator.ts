@@ -151,6 +151,9 @@ export class SessionWindowOperator implements FrameSink, StatefulOperator {
 
   advance(watermark: EpochMs, substream: string | null): void {
     const affected = this.substreams.affected(substream);
+    // Several substreams closing sessions at once emit them in time order (at one time, in the
+    // order the substreams appeared), so one advance or several in its steps give one sequence.
+    let merged: { session: Session; order: number; key: string; state: SessionState }[] | null = null;
     for (let i = 0; i < affected.length; i++) {
       const key = affected[i]![0], state = affected[i]![1];
       const head = state.head, top = state.capped.peek();
@@ -163,7 +166,12 @@ export class SessionWindowOperator implements FrameSink, StatefulOperator {
       }
       while (state.capped.size > 0 && state.capped.peek()!.closeAt < watermark) due.push(state.capped.pop()!);
       if (due.length > 1) due.sort(emissionOrder);
-      for (const session of due) this.emit(state, session, key);
+      if (affected.length > 1) for (const session of due) (merged ??= []).push({ session, order: i, key, state });
+      else for (const session of due) this.emit(state, session, key);
+    }
+    if (merged !== null) {
+      merged.sort((a, b) => a.session.closeAt - b.session.closeAt || a.order - b.order || a.session.id - b.session.id);
+      for (const { session, key, state } of merged) this.emit(state, session, key);
     }
     this.output.downstream.advance(watermark, substream);
   }

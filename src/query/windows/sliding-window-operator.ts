@@ -60,26 +60,40 @@ export class SlidingWindowOperator implements FrameSink, StatefulOperator {
 
   advance(watermark: EpochMs, substream: string | null): void {
     const affected = this.substreams.affected(substream);
+    // Several substreams with windows due at once emit them in time order (at one time, in the
+    // order the substreams appeared), so one advance or several in its steps give one sequence.
+    let merged: { candidate: Candidate; order: number; substream: string; state: SlidingState }[] | null = null;
     for (let i = 0; i < affected.length; i++) {
       const substreamKey = affected[i]![0], state = affected[i]![1];
       while (state.candidates.size > 0 && state.candidates.peek()!.end < watermark) {
-        const { end, key } = state.candidates.pop()!;
-        const group = state.groups.get(key)!;
-        group.scheduled.splice(group.scheduled.indexOf(end), 1);
-        const start = end - this.size;
-        // Events at or before this window's start are in no later window either.
-        while (group.frames.length > 0 && group.frames[0]!.ts <= start) group.frames.shift();
-        let aggregate = null;
-        for (const f of group.frames) {
-          if (f.ts > end) break;
-          aggregate ??= this.output.newGroup(f);
-          this.output.add(aggregate, f);
-        }
-        if (aggregate) this.output.emit(end, aggregate, substreamKey);
-        if (group.frames.length === 0 && group.scheduled.length === 0) state.groups.delete(key);
+        const candidate = state.candidates.pop()!;
+        if (affected.length > 1) (merged ??= []).push({ candidate, order: i, substream: substreamKey, state });
+        else this.close(state, candidate, substreamKey);
       }
     }
+    if (merged !== null) {
+      // Stable: each substream's candidates stay in their (end, seq) order.
+      merged.sort((a, b) => a.candidate.end - b.candidate.end || a.order - b.order);
+      for (const { candidate, substream: key, state } of merged) this.close(state, candidate, key);
+    }
     this.output.downstream.advance(watermark, substream);
+  }
+
+  /** Emits the window of one candidate (unless empty) and forgets what no later window holds. */
+  private close(state: SlidingState, { end, key }: Candidate, substream: string): void {
+    const group = state.groups.get(key)!;
+    group.scheduled.splice(group.scheduled.indexOf(end), 1);
+    const start = end - this.size;
+    // Events at or before this window's start are in no later window either.
+    while (group.frames.length > 0 && group.frames[0]!.ts <= start) group.frames.shift();
+    let aggregate = null;
+    for (const f of group.frames) {
+      if (f.ts > end) break;
+      aggregate ??= this.output.newGroup(f);
+      this.output.add(aggregate, f);
+    }
+    if (aggregate) this.output.emit(end, aggregate, substream);
+    if (group.frames.length === 0 && group.scheduled.length === 0) state.groups.delete(key);
   }
 
   snapshot(): unknown {
