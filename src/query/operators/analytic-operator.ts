@@ -94,8 +94,10 @@ export class AnalyticOperator implements FrameSink, StatefulOperator {
   }
 
   advance(watermark: EpochMs, substream: string | null): void {
-    // Forget partitions whose whole history has expired, once per longest duration.
-    if (watermark - this.sweptAt > this.longest && Number.isFinite(watermark)) {
+    // Forget partitions whose whole history has expired, once per longest duration. Only on the
+    // input-wide watermark: one substream's clock says nothing of the others' events, which share
+    // the partitions (a partition forgotten too early would change later results).
+    if (substream === null && watermark - this.sweptAt > this.longest && Number.isFinite(watermark)) {
       this.sweptAt = watermark;
       this.functions.forEach((fn, i) => {
         if (fn.kind === 'isfirst') {
