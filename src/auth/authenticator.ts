@@ -9,6 +9,12 @@ import { CLOCK_SKEW_SECONDS, deviceResource, isExpired, parseSasToken, scopeCove
 
 const DEVICE_SCOPE: AuthMethod = { scope: 'device', type: 'sas', issuer: 'iothub' };
 
+/** A caller allowed to read dashboards and outputs; `tenant` bounds what it sees (null: every tenant). */
+export interface Viewer {
+  readonly tenant: string | null;
+  readonly by: 'viewer-key' | 'policy';
+}
+
 /** A caller allowed to send as one device. */
 export interface DeviceCaller {
   readonly device: Device;
@@ -139,6 +145,22 @@ export class Authenticator {
     if (this.verifiedPolicies.size >= MAX_VERIFIED_TOKENS) this.verifiedPolicies.clear();
     this.verifiedPolicies.set(authorization!, { name: policy.name, key: signatureMatches(token, [policy.primaryKey]) ? policy.primaryKey : policy.secondaryKey, expiry: token.expiry });
     return policy;
+  }
+
+  /**
+   * Authorizes reading dashboards and outputs: a viewer key (`key`, from the page's URL, since an
+   * EventSource cannot send headers) or a policy token with ServiceConnect. A viewer bound to a
+   * tenant sees only that tenant's rows; `tenant` is null for everyone else.
+   */
+  viewer(authorization: string | undefined, key: string | null): Viewer {
+    if (key !== null && key !== '') {
+      const found = this.keys.viewerKey(key);
+      if (!found) throw new OmniError('invalid_viewer_key', 'This viewer key is unknown or was revoked: ask for a new one (omnistream keys add-viewer --tenant NAME)');
+      return { tenant: found.tenant, by: 'viewer-key' };
+    }
+    if (authorization === undefined) throw new OmniError('unauthorized', 'A viewer key (?key=vk_…) or a policy token with ServiceConnect is needed: omnistream keys prints the dashboard links with their keys');
+    this.service(authorization, 'ServiceConnect');
+    return { tenant: null, by: 'policy' };
   }
 
   private withRight(policy: Policy, right: Right): Policy {

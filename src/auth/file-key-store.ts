@@ -6,17 +6,22 @@ import { join } from 'node:path';
 import { OmniError } from '../core/errors.js';
 import { DEFAULT_POLICIES, isRight, type Right } from '../core/rights.js';
 import { DEFAULT_TENANT, validateSymmetricKey, validateTenant } from '../core/device.js';
-import { KEY_REFRESH_MS, type AppKey, type KeyStore, type Policy } from './key-store.js';
+import { KEY_REFRESH_MS, type AppKey, type KeyStore, type Policy, type ViewerKey } from './key-store.js';
 import { generateKey } from './sas.js';
 
 
 interface KeysFile {
   policies: Record<string, { primaryKey: string; secondaryKey: string; rights: Right[] }>;
   appKeys: AppKey[];
+  viewerKeys: ViewerKey[];
 }
 
 function newAppKey(): string {
   return `ak_${randomBytes(18).toString('base64url')}`;
+}
+
+function newViewerKey(): string {
+  return `vk_${randomBytes(24).toString('base64url')}`;
 }
 
 export class FileKeyStore implements KeyStore {
@@ -46,7 +51,7 @@ export class FileKeyStore implements KeyStore {
       for (const [name, rights] of Object.entries(DEFAULT_POLICIES)) {
         policies[name] = { primaryKey: generateKey(), secondaryKey: generateKey(), rights: [...rights] };
       }
-      writeKeysFile(path, { policies, appKeys: [{ key: newAppKey(), tenant: DEFAULT_TENANT, createdAt: new Date().toISOString() }] });
+      writeKeysFile(path, { policies, appKeys: [{ key: newAppKey(), tenant: DEFAULT_TENANT, createdAt: new Date().toISOString() }], viewerKeys: [] });
     }
     return new FileKeyStore(path, ownerKey || undefined);
   }
@@ -72,6 +77,8 @@ export class FileKeyStore implements KeyStore {
       if (!Array.isArray(p.rights) || !p.rights.every(isRight)) throw new OmniError('internal', `${this.path}: policy ${name} has unknown rights`);
     }
     parsed.appKeys ??= [];
+    // Key files from before viewer keys existed have none.
+    parsed.viewerKeys ??= [];
     return parsed;
   }
 
@@ -124,6 +131,31 @@ export class FileKeyStore implements KeyStore {
     const found = data.appKeys.find((k) => k.key === key && !k.revokedAt);
     if (!found) throw new OmniError('invalid_app_key', `no live app key ${key}`);
     data.appKeys = data.appKeys.map((k) => (k === found ? { ...k, revokedAt: new Date().toISOString() } : k));
+    this.write(data);
+  }
+
+  viewerKey(key: string): ViewerKey | undefined {
+    return this.fresh().viewerKeys.find((k) => k.key === key && !k.revokedAt);
+  }
+
+  viewerKeys(): ViewerKey[] {
+    return this.fresh().viewerKeys.filter((k) => !k.revokedAt);
+  }
+
+  async addViewerKey(tenant: string | null): Promise<ViewerKey> {
+    if (tenant !== null) validateTenant(tenant);
+    const data = this.read();
+    const key: ViewerKey = { key: newViewerKey(), tenant, createdAt: new Date().toISOString() };
+    data.viewerKeys.push(key);
+    this.write(data);
+    return key;
+  }
+
+  async revokeViewerKey(key: string): Promise<void> {
+    const data = this.read();
+    const found = data.viewerKeys.find((k) => k.key === key && !k.revokedAt);
+    if (!found) throw new OmniError('invalid_viewer_key', `no live viewer key ${key}`);
+    data.viewerKeys = data.viewerKeys.map((k) => (k === found ? { ...k, revokedAt: new Date().toISOString() } : k));
     this.write(data);
   }
 

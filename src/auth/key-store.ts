@@ -18,6 +18,17 @@ export interface AppKey {
 }
 
 /**
+ * A read-only key for dashboards and the output APIs. Bound to a tenant, it sees only that
+ * tenant's rows; unbound (`tenant` null), every tenant's.
+ */
+export interface ViewerKey {
+  readonly key: string;
+  readonly tenant: string | null;
+  readonly createdAt: string;
+  readonly revokedAt?: string;
+}
+
+/**
  * Reads are synchronous: every request is authorized against them, so an adapter answers from
  * memory and keeps that copy fresh itself, seeing another process's changes (the CLI revoking a
  * key) within a second. Writes go to storage before they resolve.
@@ -32,6 +43,14 @@ export interface KeyStore {
   addAppKey(tenant: string): Promise<AppKey>;
   /** Fails with `invalid_app_key` when the key is unknown or already revoked. */
   revokeAppKey(key: string): Promise<void>;
+  /** The live viewer key of that value, or undefined. */
+  viewerKey(key: string): ViewerKey | undefined;
+  /** Live viewer keys, oldest first. */
+  viewerKeys(): ViewerKey[];
+  /** A viewer key for one tenant, or for every tenant when `tenant` is null. */
+  addViewerKey(tenant: string | null): Promise<ViewerKey>;
+  /** Fails with `invalid_viewer_key` when the key is unknown or already revoked. */
+  revokeViewerKey(key: string): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -24,8 +24,8 @@ export const START_FLAGS = { config: CONFIG_FLAG, ...SETTING_FLAGS } satisfies F
 
 export const KEYS_FLAGS = {
   ...STORAGE_FLAGS,
-  json: { type: 'boolean', description: 'print JSON: {"hostName","policies":{…},"appKeys":[…]}, or the new key' },
-  tenant: { type: 'string', value: 'NAME', description: 'the tenant (retail brand) a new app key belongs to' },
+  json: { type: 'boolean', description: 'print JSON: {"hostName","policies":{…},"appKeys":[…],"viewerKeys":[…]}, or the new key' },
+  tenant: { type: 'string', value: 'NAME', description: 'the tenant (retail brand) a new app or viewer key belongs to; a viewer key without one sees every tenant' },
 } as const satisfies FlagSpecs;
 
 export const DEVICE_FLAGS = {
@@ -82,12 +82,16 @@ export const COMMANDS: readonly Command[] = [
   }),
   defineCommand({
     name: 'keys',
-    summary: 'show the policies\' connection strings and the app keys; add and revoke app keys',
-    usage: ['[--json]', 'add-app --tenant NAME [--json]', 'revoke-app KEY'],
-    actions: ['add-app', 'revoke-app'],
+    summary: 'show the policies\' connection strings, the app keys and the dashboard links; add and revoke app and viewer keys',
+    usage: ['[--json]', 'add-app --tenant NAME [--json]', 'revoke-app KEY', 'add-viewer [--tenant NAME] [--json]', 'revoke-viewer KEY'],
+    details: [
+      'App keys are public: pages and apps register devices with them. Viewer keys open the dashboards and the',
+      'output APIs read only; a viewer key bound to a tenant sees only that tenant\'s rows.',
+    ],
+    actions: ['add-app', 'revoke-app', 'add-viewer', 'revoke-viewer'],
     maxArguments: 2,
     flags: KEYS_FLAGS,
-    examples: ['omnistream keys --data ./data', 'omnistream keys add-app --tenant brand-b', 'omnistream keys revoke-app ak_…'],
+    examples: ['omnistream keys --data ./data', 'omnistream keys add-app --tenant brand-b', 'omnistream keys add-viewer --tenant brand-b', 'omnistream keys revoke-app ak_…'],
     body: async () => (await import('./keys.js')).keysCommand,
   }),
   defineCommand({

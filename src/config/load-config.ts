@@ -77,6 +77,7 @@ function expectation(node: SettingsNode): string {
     case 'setting': return node.expected;
     case 'section': return 'settings by name';
     case 'records': return 'entries by name, each with its settings';
+    case 'sequence': return 'a list of entries, each with its settings';
   }
 }
 

@@ -53,7 +53,15 @@ export interface Records<E extends Section = Section> {
   readonly schema: z.ZodType<{ readonly [name: string]: ValueOf<E> }>;
 }
 
-export type SettingsNode = Setting | Section | Records;
+/** A list of entries of one section's shape, in the user's order (a dashboard's tiles). */
+export interface Sequence<E extends Section = Section> {
+  readonly kind: 'sequence';
+  readonly entry: E;
+  readonly doc: string;
+  readonly schema: z.ZodType<readonly ValueOf<E>[]>;
+}
+
+export type SettingsNode = Setting | Section | Records | Sequence;
 
 export interface Shape {
   readonly [name: string]: SettingsNode;
@@ -66,6 +74,8 @@ type ShapeValue<S extends Shape> = { readonly [K in keyof S]: ValueOf<S[K]> };
 
 /** How an entry of records appears in a setting's path in docs and help. */
 export const ENTRY_NAME = '<name>';
+/** How an item of a sequence appears in a setting's path. */
+export const ITEM = '[]';
 
 interface Declaration<D> {
   /** What the setting means, for the docs table and --help. */
@@ -195,6 +205,14 @@ export function records<const E extends Section>(entry: E, options: { readonly d
   return { kind: 'records', entry, doc: options.doc, schema: schema as z.ZodType as Records<E>['schema'] };
 }
 
+export function sequence<const E extends Section>(entry: E, options: { readonly doc: string }): Sequence<E> {
+  for (const { path: at, node } of walkSettings(entry)) {
+    if (node.kind === 'setting' && (node.env || node.flag)) throw new Error(`setting ${at.join('.')} of a list has a variable or flag`);
+  }
+  const schema = z.array(entry.schema).prefault([]);
+  return { kind: 'sequence', entry, doc: options.doc, schema: schema as z.ZodType as Sequence<E>['schema'] };
+}
+
 /** The default as a user would write it, `required`, or `none`. */
 export function describeDefault(setting: Setting): string {
   if (setting.default === undefined) return 'required';
@@ -203,7 +221,7 @@ export function describeDefault(setting: Setting): string {
 }
 
 /** Every setting and records under `node`, in declaration order; records' entries are walked as ENTRY_NAME. */
-export function* walkSettings(node: SettingsNode, at: readonly string[] = []): Generator<{ path: readonly string[]; node: Setting | Records }> {
+export function* walkSettings(node: SettingsNode, at: readonly string[] = []): Generator<{ path: readonly string[]; node: Setting | Records | Sequence }> {
   switch (node.kind) {
     case 'setting':
       yield { path: at, node };
@@ -215,6 +233,10 @@ export function* walkSettings(node: SettingsNode, at: readonly string[] = []): G
       yield { path: at, node };
       yield* walkSettings(node.entry, [...at, ENTRY_NAME]);
       return;
+    case 'sequence':
+      yield { path: at, node };
+      yield* walkSettings(node.entry, [...at, ITEM]);
+      return;
   }
 }
 
@@ -223,7 +245,7 @@ export function nodeAt(root: SettingsNode, at: readonly PropertyKey[]): Settings
   let node: SettingsNode | undefined = root;
   for (const key of at) {
     if (node === undefined || node.kind === 'setting') return undefined;
-    node = node.kind === 'records' ? node.entry : Object.hasOwn(node.settings, key) ? node.settings[String(key)] : undefined;
+    node = node.kind === 'records' || node.kind === 'sequence' ? node.entry : Object.hasOwn(node.settings, key) ? node.settings[String(key)] : undefined;
   }
   return node;
 }

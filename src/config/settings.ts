@@ -3,6 +3,7 @@
 import { validateSymmetricKey } from '../core/device.js';
 import { DURABILITIES } from '../log/durability.js';
 import { LOG_LEVELS } from '../telemetry/logger.js';
+import { DASHBOARD_SETTINGS } from './dashboard-settings.js';
 import { JOB_SETTINGS, OUTPUT_SETTINGS, REFERENCE_SETTINGS } from './jobs-settings.js';
 import { boolean, choice, duration, integer, list, path, section, text, type ValueOf } from './schema.js';
 
@@ -74,6 +75,7 @@ export const SETTINGS = section({
   reference: REFERENCE_SETTINGS,
   outputs: OUTPUT_SETTINGS,
   jobs: JOB_SETTINGS,
+  dashboards: DASHBOARD_SETTINGS,
 });
 
 export type Config = ValueOf<typeof SETTINGS>;

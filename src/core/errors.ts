@@ -18,6 +18,7 @@ export const errorCatalogue = {
   forbidden: { status: 403, iothubCode: 'IotHubUnauthorized', iothubStatus: 401, message: 'The credential does not grant this right' },
   device_disabled: { status: 403, iothubCode: 'IotHubUnauthorized', iothubStatus: 401, message: 'The device is disabled' },
   invalid_app_key: { status: 401, iothubCode: 'IotHubUnauthorizedAccess', message: 'Unknown or revoked app key' },
+  invalid_viewer_key: { status: 401, iothubCode: 'IotHubUnauthorizedAccess', message: 'Unknown or revoked viewer key' },
   invalid_device_id: { status: 400, iothubCode: 'ArgumentInvalid', message: 'Invalid device id' },
   invalid_argument: { status: 400, iothubCode: 'ArgumentInvalid', message: 'Invalid argument' },
   invalid_body: { status: 400, iothubCode: 'ArgumentInvalid', message: 'Malformed request body' },

@@ -85,6 +85,27 @@ export function keyStoreContract(backend: Backend<KeyStoreFixture>): void {
       assert.equal(store.tenantOfAppKey(''), undefined);
     }));
 
+    test('viewer keys: per tenant or for every tenant, revoked once; a new store has none', () => withStore(async (store, f) => {
+      assert.deepEqual(store.viewerKeys(), []);
+      const brand = await store.addViewerKey('brand-a');
+      const all = await store.addViewerKey(null);
+      assert.match(brand.key, /^vk_[A-Za-z0-9_-]{30,}$/);
+      assert.equal(store.viewerKey(brand.key)!.tenant, 'brand-a');
+      assert.equal(store.viewerKey(all.key)!.tenant, null);
+      assert.equal(store.viewerKey('vk_unknown'), undefined);
+      assert.equal(store.tenantOfAppKey(brand.key), undefined, 'a viewer key is no app key');
+      const again = await f.open();
+      try {
+        assert.deepEqual(again.viewerKeys().map((k) => k.key), [brand.key, all.key]);
+      } finally {
+        await again.close();
+      }
+      await store.revokeViewerKey(brand.key);
+      assert.equal(store.viewerKey(brand.key), undefined);
+      await assert.rejects(store.revokeViewerKey(brand.key), rejectsWith('invalid_viewer_key'));
+      await assert.rejects(async () => store.addViewerKey('bad tenant!'), rejectsWith('invalid_argument'));
+    }));
+
     test('another store on the same keys sees additions and revocations within the refresh interval', () => withStore(async (store, f) => {
       const other = await f.open();
       try {

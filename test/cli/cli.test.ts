@@ -57,6 +57,24 @@ describe('omnistream CLI', () => {
     assert.match(noTenant.stderr, /--tenant/);
   });
 
+  test('viewer keys: per tenant or for every tenant, listed with their dashboard link, revoked', async () => {
+    const brand = JSON.parse((await omnistream(['keys', 'add-viewer', '--tenant', 'brand-z', '--data', data, '--json'])).stdout) as { key: string; tenant: string | null };
+    assert.equal(brand.tenant, 'brand-z');
+    assert.match(brand.key, /^vk_/);
+    const all = await omnistream(['keys', 'add-viewer', '--data', data]);
+    assert.equal(all.code, 0);
+    assert.match(all.stdout, /tenant=\(every tenant\)\n {2}http:\/\/localhost:8080\/\?key=vk_/);
+    const keys = JSON.parse((await omnistream(['keys', '--data', data, '--json'])).stdout) as KeysJson & { viewerKeys: { key: string; tenant: string | null }[] };
+    assert.deepEqual(keys.viewerKeys.map((k) => k.tenant), ['brand-z', null]);
+    const text = (await omnistream(['keys', '--data', data])).stdout;
+    assert.match(text, new RegExp(`${brand.key}  tenant=brand-z\\n {4}http://localhost:8080/\\?key=${brand.key}`));
+    assert.equal((await omnistream(['keys', 'revoke-viewer', brand.key, '--data', data])).code, 0);
+    const twice = await omnistream(['keys', 'revoke-viewer', brand.key, '--data', data]);
+    assert.equal(twice.code, 1);
+    assert.match(twice.stderr, /no live viewer key/);
+    assert.equal((await omnistream(['keys', 'revoke-viewer', '--data', data])).code, 64);
+  });
+
   test('device create/get/list/disable/delete and token', async () => {
     const created = JSON.parse((await omnistream(['device', 'create', 'store-12-rfid', '--tenant', 'brand-z', '--kind', 'sensor', '--data', data])).stdout) as { deviceId: string; tenant: string; authentication: { symmetricKey: { primaryKey: string } } };
     assert.equal(created.tenant, 'brand-z');
