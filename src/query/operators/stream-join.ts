@@ -1,5 +1,5 @@
 // JOIN between two streams, bounded in time by DATEDIFF in ON. Events of both sides are merged
-// in time order up to the lower of the two watermarks; each side is remembered for as long as
+// in time order (at one time, left before right) up to the lower of the two watermarks; each side is remembered for as long as
 // the bound lets a later event of the other side match it. A match is stamped with the later of
 // the two times; with LEFT JOIN, an event that found no match is emitted (right side NULL) at
 // its time + the upper bound, once the watermark has passed that moment.
@@ -44,7 +44,12 @@ interface Expiry {
   readonly id: number;
 }
 
-const arrivalBefore = (a: Arrival, b: Arrival): boolean => a.ts < b.ts || (a.ts === b.ts && a.seq < b.seq);
+/**
+ * Time order; at one time, left before right, then each side in the order it gave them. Never the
+ * order the two sides happened to deliver in: that depends on when their watermarks moved.
+ */
+const arrivalBefore = (a: Arrival, b: Arrival): boolean =>
+  a.ts < b.ts || (a.ts === b.ts && (a.side === b.side ? a.seq < b.seq : a.side === 'left'));
 const expiryBefore = (a: Expiry, b: Expiry): boolean => a.at < b.at || (a.at === b.at && a.id < b.id);
 
 export class StreamJoinOperator implements StatefulOperator {
@@ -83,7 +88,9 @@ export class StreamJoinOperator implements StatefulOperator {
   private process(watermark: EpochMs): void {
     if (!(watermark > this.merged)) return;
     this.merged = watermark;
-    while (this.queue.size > 0 && this.queue.peek()!.ts <= watermark) {
+    // Only events before the watermark: either side may still deliver one at exactly the
+    // watermark, and it may belong before one already queued there.
+    while (this.queue.size > 0 && this.queue.peek()!.ts < watermark) {
       const next = this.queue.pop()!;
       this.expireBefore(next.ts);
       if (next.side === 'left') this.handleLeft(next.frame);
@@ -197,7 +204,10 @@ export class StreamJoinOperator implements StatefulOperator {
       lefts: Map<number, LeftEntry>; leftIds: Map<Key, number[]>; rights: Map<Key, RightEntry[]>; expiries: Expiry[];
       nextId: number; sweptAt: number;
     };
-    this.queue = MinHeap.from(s.queue, arrivalBefore);
+    // Pushed anew, not taken as a heap: a checkpoint written before ties were ordered by side is
+    // not in this heap's order.
+    this.queue = MinHeap.create(arrivalBefore);
+    for (const a of s.queue) this.queue.push(a);
     this.seq = s.seq;
     this.watermarks = { left: s.watermarks.left, right: s.watermarks.right };
     this.merged = s.merged;
