@@ -102,6 +102,26 @@ const queries: readonly QueryCase[] = [
     inputs: ['input'],
   },
   {
+    name: 'TIMESTAMP BY … OVER: windows of every key read in one sequence by a step',
+    text: `WITH PerKey AS (SELECT k, COUNT(*) AS n, MAX(time) AS latest FROM input TIMESTAMP BY time OVER k GROUP BY k, TumblingWindow(second, 5))
+           SELECT k, n, LAG(k) OVER (LIMIT DURATION(second, 30)) AS prev INTO lags FROM PerKey
+           SELECT k, n, System.Timestamp() AS ts INTO restamped FROM PerKey TIMESTAMP BY latest`,
+    inputs: ['input'],
+  },
+  {
+    name: 'TIMESTAMP BY … OVER: a stream JOIN',
+    text: `SELECT a.k, a.v AS av, b.v AS bv INTO pairs FROM Entry a TIMESTAMP BY time OVER k
+           LEFT JOIN Exit b TIMESTAMP BY time OVER k ON a.k = b.k AND DATEDIFF(second, a, b) BETWEEN 0 AND 4`,
+    inputs: ['Entry', 'Exit'],
+  },
+  {
+    name: 'several statements into one output',
+    text: `SELECT k, COUNT(*) AS v, 'window' AS kind INTO out FROM input TIMESTAMP BY time GROUP BY k, TumblingWindow(second, 5)
+           SELECT k, v, 'event' AS kind INTO out FROM input TIMESTAMP BY time
+           SELECT k, COUNT(*) AS v, 'slide' AS kind INTO out FROM input TIMESTAMP BY time GROUP BY k, SlidingWindow(second, 3)`,
+    inputs: ['input'],
+  },
+  {
     name: 'a WITH step read by a filter and a window',
     text: `WITH Big AS (SELECT k, v FROM input TIMESTAMP BY time WHERE v > 2)
            SELECT k, v INTO big FROM Big
@@ -149,7 +169,8 @@ const policies: readonly EventOrderingPolicy[] = [0, 5_000, -1].flatMap((late) =
     lateArrivalToleranceMs: late, outOfOrderToleranceMs: outOfOrder, outOfOrderAction: action,
   }))));
 
-const SEQUENCES_PER_POLICY = 3;
+/** More with DETERMINISM_SEQUENCES=n, for a longer search than CI's. */
+const SEQUENCES_PER_POLICY = Number(process.env.DETERMINISM_SEQUENCES ?? 3);
 const VARIANTS_PER_SEQUENCE = 3;
 const EVENTS_PER_SEQUENCE = 36;
 const T0 = Date.UTC(2023, 0, 1);
