@@ -9,7 +9,11 @@ import { HttpServer } from './http/server.js';
 import { deviceRoutes } from './ingest/device-routes.js';
 import { Ingestion } from './ingest/ingestion.js';
 import { registerRoutes } from './ingest/register-routes.js';
+import { dashboardRoutes } from './dashboard/dashboard-routes.js';
+import { Dashboards } from './dashboard/dashboards.js';
+import { eventRoutes } from './dashboard/event-routes.js';
 import { outputRoutes } from './dashboard/output-routes.js';
+import { pageRoutes } from './dashboard/page-routes.js';
 import { JobManager } from './jobs/job-manager.js';
 import { jobRoutes } from './jobs/job-routes.js';
 import { jobsConfigOf } from './jobs/jobs-config.js';
@@ -45,6 +49,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const referenceStore = openReferenceVersionStore(config);
   const { jobs: jobsConfig, problems } = await jobsConfigOf(config);
   const jobs = new JobManager(jobsConfig, { log, store: jobStore, referenceStore, metrics, logger, keepReferencesMs: config.log.retention }, problems);
+  const dashboards = new Dashboards(config.dashboards, { names: () => jobs.outputNames(), find: (name) => jobs.output(name)?.name }, logger);
+  /** Ends the live-event tails at shutdown, as the feed and the jobs end theirs. */
+  const tails = new AbortController();
   let ready = false;
 
   const server = new HttpServer({
@@ -56,6 +63,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       ...feed.plugins,
       jobRoutes(auth, jobs),
       outputRoutes(auth, jobs),
+      dashboardRoutes(auth, dashboards),
+      eventRoutes(auth, log, tails.signal),
+      pageRoutes(),
     ],
     cors: config.cors,
     trustProxy: config.http.trustProxy,
@@ -102,6 +112,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         clearInterval(retentionTimer);
         feed.release();
         jobs.release();
+        tails.abort();
         await server.close();
         await retention;
         await ingestion.close();

@@ -36,6 +36,7 @@ export const errorCatalogue = {
   stale_cursor: { status: 409, iothubCode: 'PreconditionFailed', message: 'The cursor predates the consumer group\'s current position' },
   job_not_found: { status: 404, iothubCode: 'ArgumentInvalid', message: 'No such job' },
   output_not_found: { status: 404, iothubCode: 'ArgumentInvalid', message: 'No such output' },
+  dashboard_not_found: { status: 404, iothubCode: 'ArgumentInvalid', message: 'No such dashboard' },
   // A job refused at start (its query or its bindings are wrong) cannot be started or replayed.
   job_not_runnable: { status: 409, iothubCode: 'PreconditionFailed', message: 'The job was refused at start and cannot run' },
   route_not_found: { status: 404, iothubCode: 'ArgumentInvalid', iothubStatus: 404, message: 'No such route' },

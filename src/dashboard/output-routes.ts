@@ -1,7 +1,8 @@
 // Query outputs over HTTP, for dashboards and any client: the list of outputs, an output's recent
 // rows, and its rows live as Server-Sent Events (resumable with Last-Event-ID: rows missed while
-// disconnected come from the ledger first). Rows of several tenants are filtered by `tenant`.
-import type { Authenticator } from '../auth/authenticator.js';
+// disconnected come from the ledger first). A viewer key bound to a tenant sees only that tenant's
+// rows, in every answer and every stream; other callers may filter with `tenant`.
+import type { Authenticator, Viewer } from '../auth/authenticator.js';
 import { OmniError } from '../core/errors.js';
 import { intParam, parseTime } from '../http/query-params.js';
 import type { HttpPlugin, RequestContext, Route } from '../http/route.js';
@@ -21,19 +22,26 @@ export function wireRow(r: OutputRow): Record<string, unknown> {
   return { id: r.id, job: r.job, tenant: r.tenant, timestamp: new Date(r.timestampMs).toISOString(), row: r.row };
 }
 
-function tenantParam(query: URLSearchParams): string | undefined {
+/** The tenant whose rows the caller gets: its own when bound to one, else the one it asks for (or all). */
+export function tenantScope(viewer: Viewer, query: URLSearchParams): string | undefined {
   const raw = query.get('tenant');
-  if (raw === null || raw === '') return undefined;
-  if (!TENANT.test(raw)) throw new OmniError('invalid_argument', `tenant is a tenant name (or * for rows over every tenant); got ${JSON.stringify(raw)}`);
-  return raw;
+  if (raw !== null && raw !== '' && !TENANT.test(raw)) throw new OmniError('invalid_argument', `tenant is a tenant name (or * for rows over every tenant); got ${JSON.stringify(raw)}`);
+  const asked = raw === null || raw === '' ? undefined : raw;
+  if (viewer.tenant === null) return asked;
+  if (asked !== undefined && asked !== viewer.tenant) throw new OmniError('forbidden', `This viewer key sees only tenant '${viewer.tenant}'`);
+  return viewer.tenant;
+}
+
+/** Who may read outputs: a viewer key (`?key=`) or a policy with ServiceConnect. */
+export function viewerOf(auth: Authenticator, ctx: RequestContext): Viewer {
+  return auth.viewer(ctx.req.headers.authorization, ctx.query.get('key'));
 }
 
 export function outputRoutes(auth: Authenticator, jobs: JobManager): HttpPlugin {
-  const route = (method: Route['method'], path: string, handle: (ctx: RequestContext) => Promise<void> | void): Route => ({
+  const route = (method: Route['method'], path: string, handle: (ctx: RequestContext, viewer: Viewer) => Promise<void> | void): Route => ({
     method, path, audience: 'admin', errorStyle: 'omnistream',
     handle: async (ctx) => {
-      auth.service(ctx.req.headers.authorization, 'ServiceConnect');
-      await handle(ctx);
+      await handle(ctx, viewerOf(auth, ctx));
     },
   });
   const outputNamed = (name: string) => {
@@ -44,18 +52,22 @@ export function outputRoutes(auth: Authenticator, jobs: JobManager): HttpPlugin 
 
   return {
     routes: [
-      route('GET', '/api/outputs', async (ctx) => ctx.json(200, { outputs: await jobs.outputStatuses() })),
-      route('GET', '/api/outputs/:name', async (ctx) => {
+      route('GET', '/api/outputs', async (ctx, viewer) => {
+        const outputs = await jobs.outputStatuses();
+        // Delivery details (errors may name a receiver's address) are for operators, not viewers.
+        ctx.json(200, { outputs: viewer.by === 'policy' ? outputs : outputs.map(({ name, kind, jobs: writers }) => ({ name, kind, jobs: writers })) });
+      }),
+      route('GET', '/api/outputs/:name', async (ctx, viewer) => {
         const o = outputNamed(ctx.params.name!);
         const limit = intParam(ctx.query, 'limit', LIMIT);
         const since = ctx.query.get('since');
         const sinceMs = since === null || since === '' ? undefined : parseTime(since, 'since').getTime();
-        const tenant = tenantParam(ctx.query);
+        const tenant = tenantScope(viewer, ctx.query);
         const rows = jobs.live.latest(o.name, (r) => tenant === undefined || r.tenant === tenant, limit, sinceMs)
           ?? await jobs.ledger.latestRows(o.name, { tenant, sinceMs, limit });
         ctx.json(200, { output: o.name, kind: o.kind, writers: jobs.writerStatuses(o.name), rows: rows.map(wireRow) });
       }),
-      route('GET', '/api/outputs/:name/stream', (ctx) => streamOutput(ctx, jobs, outputNamed(ctx.params.name!).name, tenantParam(ctx.query))),
+      route('GET', '/api/outputs/:name/stream', (ctx, viewer) => streamOutput(ctx, jobs, outputNamed(ctx.params.name!).name, tenantScope(viewer, ctx.query))),
     ],
   };
 }

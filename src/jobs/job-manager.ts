@@ -243,6 +243,11 @@ export class JobManager {
     return this.references.status();
   }
 
+  /** Every output's name, as configured (built-in ones included). */
+  outputNames(): string[] {
+    return [...this.outputs.values()].map((o) => o.name);
+  }
+
   /** The configured output of that name (case-insensitive), built-in ones included. */
   output(name: string): OutputConfig | undefined {
     return this.outputs.get(name.toLowerCase());
