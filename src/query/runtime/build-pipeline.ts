@@ -56,6 +56,8 @@ class PipelineBuilder {
   private readonly inputs = new Map<string, InputSource[]>();
   private readonly stateful: StatefulOperator[] = [];
   private readonly steps = new Map<string, FanOut>();
+  /** Outputs (lower-cased) written by several statements: the UNION that merges them, and how many have joined it. */
+  private readonly shared = new Map<string, { union: UnionOperator; joined: number }>();
   private readonly reporter: Reporter;
 
   constructor(private readonly context: PipelineContext) {
@@ -74,10 +76,7 @@ class PipelineBuilder {
       this.steps.set(statement.target.name.toLowerCase(), fanOut);
       sink = fanOut;
     } else {
-      const name = statement.target.name;
-      const emit = this.context.emit;
-      // Hands on the row alone: the frame may be reused.
-      sink = { push: (f) => emit(name, f.slots[0]!, f.ts), advance: () => {}, keepsFrames: false };
+      sink = this.output(statement.target.name);
     }
     if (statement.selects.length === 1) {
       this.select(statement.selects[0]!, sink);
@@ -86,6 +85,31 @@ class PipelineBuilder {
     const union = new UnionOperator(statement.selects.length, sink);
     this.stateful.push(union);
     statement.selects.forEach((s, i) => this.select(s, union.inputs[i]!));
+  }
+
+  /**
+   * Where a statement's rows go out. Statements writing one output are merged like the SELECTs of
+   * a UNION: in time order, rows at one time in the order the statements are written. Otherwise
+   * which statement's rows came first would depend on when each one's watermark moved — and a
+   * job names its rows by their order within a timestamp.
+   */
+  private output(name: string): FrameSink {
+    const key = name.toLowerCase();
+    const writers = this.context.plan.statements.filter((s) => s.target.kind === 'output' && s.target.name.toLowerCase() === key).length;
+    const emit = this.context.emit;
+    if (writers === 1) {
+      // Hands on the row alone: the frame may be reused.
+      return { push: (f) => emit(name, f.slots[0]!, f.ts), advance: () => {}, keepsFrames: false };
+    }
+    let shared = this.shared.get(key);
+    if (!shared) {
+      // One name for the output: the spelling of its first use.
+      const first = this.context.plan.outputs.find((o) => o.toLowerCase() === key) ?? name;
+      shared = { union: new UnionOperator(writers, { push: (f) => emit(first, f.slots[0]!, f.ts), advance: () => {}, keepsFrames: false }), joined: 0 };
+      this.shared.set(key, shared);
+      this.stateful.push(shared.union);
+    }
+    return shared.union.inputs[shared.joined++]!;
   }
 
   private select(plan: SelectPlan, sink: FrameSink): void {
