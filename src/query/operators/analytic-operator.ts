@@ -104,11 +104,10 @@ export class AnalyticOperator implements FrameSink, StatefulOperator {
           for (const [k, end] of this.states[i] as Map<Key, EpochMs>) if (end < watermark) (this.states[i] as Map<Key, EpochMs>).delete(k);
           return;
         }
+        // Every event, not just the last: a step's rows from keyed clocks need not be in time order.
         const history = this.states[i] as Map<Key, Remembered[]>;
-        for (const [k, events] of history) {
-          const last = events[events.length - 1];
-          if (!last || last.ts < watermark - fn.window.duration) history.delete(k);
-        }
+        const limit = watermark - fn.window.duration;
+        for (const [k, events] of history) if (events.every((e) => e.ts < limit)) history.delete(k);
       });
     }
     this.downstream.advance(watermark, substream);
