@@ -92,7 +92,8 @@ const queries: readonly QueryCase[] = [
     name: 'TIMESTAMP BY … OVER: a window, the events and LAG per key',
     text: `SELECT k, COUNT(*) AS n, Collect(v) AS vs INTO windows FROM input TIMESTAMP BY time OVER k GROUP BY k, TumblingWindow(second, 5)
            SELECT k, v INTO events FROM input TIMESTAMP BY time OVER k
-           SELECT k, v, LAG(v) OVER (PARTITION BY k LIMIT DURATION(second, 10)) AS prev INTO lags FROM input TIMESTAMP BY time OVER k`,
+           SELECT k, v, LAG(v) OVER (PARTITION BY k LIMIT DURATION(second, 10)) AS prev,
+                  LAG(v) OVER (PARTITION BY k LIMIT DURATION(second, 3)) AS recent INTO lags FROM input TIMESTAMP BY time OVER k`,
     inputs: ['input'],
   },
   {
@@ -106,6 +107,14 @@ const queries: readonly QueryCase[] = [
     text: `WITH PerKey AS (SELECT k, COUNT(*) AS n, MAX(time) AS latest FROM input TIMESTAMP BY time OVER k GROUP BY k, TumblingWindow(second, 5))
            SELECT k, n, LAG(k) OVER (LIMIT DURATION(second, 30)) AS prev INTO lags FROM PerKey
            SELECT k, n, System.Timestamp() AS ts INTO restamped FROM PerKey TIMESTAMP BY latest`,
+    inputs: ['input'],
+  },
+  {
+    name: 'TIMESTAMP BY … OVER: sessions and sliding windows of every key read in one sequence by a step',
+    text: `WITH Sessions AS (SELECT k, COUNT(*) AS n FROM input TIMESTAMP BY time OVER k GROUP BY k, SessionWindow(second, 3, 12) OVER (PARTITION BY k)),
+                Slides AS (SELECT k, COUNT(*) AS n FROM input TIMESTAMP BY time OVER k GROUP BY k, SlidingWindow(second, 4))
+           SELECT k, n, LAG(k) OVER (LIMIT DURATION(second, 30)) AS prev INTO sessions FROM Sessions
+           SELECT k, n, LAG(k) OVER (LIMIT DURATION(second, 30)) AS prev INTO slides FROM Slides`,
     inputs: ['input'],
   },
   {
@@ -205,17 +214,20 @@ const pick = <T>(random: () => number, items: readonly T[]): T => items[Math.flo
 
 /**
  * Events with non-decreasing arrival times (often equal) and event times around them: mostly a
- * little early or late, some late beyond the tolerances, a few far ahead of their arrival.
+ * little early or late, some late beyond the tolerances, a few far ahead of their arrival. Some
+ * sequences have one key, or whole seconds only, for more events sharing a group or a time.
  */
 function eventsFor(random: () => number, inputs: readonly string[]): Push[] {
+  const keys = pick(random, [['a'], ['a', 'b'], ['a', 'b', 'c'], ['a', 'b', 'c']]);
+  const grain = pick(random, [500, 1_000]);
   const pushes: Push[] = [];
   let arrival = T0 + 60_000;
   for (let i = 0; i < EVENTS_PER_SEQUENCE; i++) {
-    arrival += random() < 0.08 ? between(random, 6, 12) * 1_000 : pick(random, [0, 0, 500, 1_000, 1_000, 2_000]);
+    arrival += random() < 0.08 ? between(random, 6, 12) * 1_000 : pick(random, [0, 0, grain, 1_000, 1_000, 2_000]);
     const r = random();
     let offset: number;
-    if (r < 0.55) offset = between(random, -4, 0) * 500;
-    else if (r < 0.7) offset = between(random, 1, 6) * 500;
+    if (r < 0.55) offset = -between(random, 0, 2_000 / grain) * grain;
+    else if (r < 0.7) offset = between(random, 1, 3_000 / grain) * grain;
     else if (r < 0.9) offset = -between(random, 5, 20) * 1_000;
     else if (r < 0.97) offset = between(random, 4, 15) * 1_000;
     else offset = pick(random, [90_000, 400_000]);
@@ -223,7 +235,7 @@ function eventsFor(random: () => number, inputs: readonly string[]): Push[] {
     pushes.push({
       kind: 'push',
       input: pick(random, inputs),
-      event: { time: new Date(arrival + offset).toISOString(), k: pick(random, ['a', 'b', 'c']), v: between(random, 0, 9), tags },
+      event: { time: new Date(arrival + offset).toISOString(), k: pick(random, keys), v: between(random, 0, 9), tags },
       arrival,
     });
   }
@@ -232,21 +244,30 @@ function eventsFor(random: () => number, inputs: readonly string[]): Push[] {
 
 /**
  * The pushes with advanceTo calls (each no later than the next arrival, some before the last
- * one) and checkpoints inserted at random points.
+ * one) and checkpoints inserted at random points. Many advances put the watermark (arrival time
+ * − late tolerance) exactly on a nearby event's time or a window end: ties are where the order
+ * of rows can change.
  */
-function variantOf(random: () => number, pushes: readonly Push[]): Step[] {
+function variantOf(random: () => number, pushes: readonly Push[], policy: EventOrderingPolicy): Step[] {
   const steps: Step[] = [];
+  const shift = Math.max(policy.lateArrivalToleranceMs, 0);
   let last = pushes[0]!.arrival - 10_000;
   for (let i = 0; i <= pushes.length; i++) {
     const next = i < pushes.length ? pushes[i]!.arrival : last + 30_000;
     while (random() < 0.4) {
       if (random() < 0.2) steps.push({ kind: 'checkpoint' });
       const r = random();
-      let to: number;
+      let to = last + Math.floor(random() * (next - last + 1));
       if (r < 0.15) to = last - between(random, 0, 20) * 500;
       else if (r < 0.3) to = last;
-      else if (r < 0.5) to = next;
-      else to = last + Math.floor(random() * (next - last + 1));
+      else if (r < 0.45) to = next;
+      else if (r < 0.8) {
+        const targets: number[] = [];
+        for (let j = Math.max(0, i - 6); j < Math.min(pushes.length, i + 3); j++) targets.push(Date.parse(pushes[j]!.event.time as string) + shift, pushes[j]!.arrival);
+        for (let end = Math.ceil((last - shift) / 1_000) * 1_000; end + shift <= next; end += 1_000) targets.push(end + shift);
+        const reachable = targets.filter((x) => x >= last && x <= next);
+        if (reachable.length > 0) to = pick(random, reachable);
+      }
       steps.push({ kind: 'advance', to });
     }
     if (random() < 0.15) steps.push({ kind: 'checkpoint' });
@@ -378,7 +399,7 @@ for (const [q, query] of queries.entries()) {
         const reference = run(compiled, policy, pushes);
         rowsSeen += reference.length;
         for (let v = 0; v < VARIANTS_PER_SEQUENCE; v++) {
-          const steps = variantOf(random, pushes);
+          const steps = variantOf(random, pushes, policy);
           const found = difference(reference, run(compiled, policy, steps));
           if (found === null) continue;
           const minimal = shrink(compiled, policy, steps);
