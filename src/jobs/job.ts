@@ -130,6 +130,11 @@ export class Job {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: (() => void) | null = null;
   private stopRequested = false;
+  /** Resolves when a stop is asked for: a job waiting for its reference data stops waiting. */
+  private stopping: Promise<void> = Promise.resolve();
+  private stopNow: () => void = () => {};
+  /** Called when opening is done, or has come to wait for reference data: a start resolves then. */
+  private opened: () => void = () => {};
 
   constructor(readonly spec: JobSpec, private readonly deps: JobDeps) {}
 
@@ -137,35 +142,38 @@ export class Job {
     return this.spec.name;
   }
 
-  /** Starts from the checkpoint (or the start position); stays stopped if it was stopped on purpose unless `force`. */
+  /**
+   * Starts from the checkpoint (or the start position); stays stopped if it was stopped on purpose
+   * unless `force`. Resolves once the job is under way: waiting for its reference data happens in
+   * the background (state `waiting-for-reference-data`), so one slow source holds up nothing else.
+   */
   async start(force = false): Promise<void> {
     if (this.running) return;
-    this.state = 'starting';
-    this.stopRequested = false;
-    this.lastError = null;
     let saved: Checkpoint | undefined;
     try {
       saved = (await this.deps.store.checkpoint(this.name)) as Checkpoint | undefined;
-      if (saved?.stopped && !force) {
-        this.restore(saved);
-        this.state = 'stopped';
-        return;
-      }
-      const from = this.spec.startFrom;
-      if (from.kind === 'checkpoint') await this.open(saved, saved ? undefined : { kind: 'earliest' });
-      else await this.restartFrom(from);
-      // Started again on purpose: a crash before the next checkpoint must not find it stopped.
-      if (saved?.stopped) await this.commit(false);
     } catch (err) {
       this.fail(err);
       return;
     }
-    this.running = this.loop();
+    if (saved?.stopped && !force) {
+      this.restore(saved);
+      this.state = 'stopped';
+      return;
+    }
+    await this.run(async () => {
+      const from = this.spec.startFrom;
+      if (from.kind === 'checkpoint') await this.open(saved, saved ? undefined : { kind: 'earliest' });
+      else await this.restartFrom(from);
+      // Started again on purpose: a crash before the next checkpoint must not find it stopped.
+      if (saved?.stopped && !this.stopRequested) await this.commit(false);
+    });
   }
 
   /** Finishes the step under way, commits, and stops; `remember` keeps it stopped across restarts. */
   async stop(remember = true): Promise<void> {
     this.stopRequested = true;
+    this.stopNow();
     this.wake?.();
     if (this.running) await this.running;
     this.running = null;
@@ -176,16 +184,35 @@ export class Job {
   /** Recomputes from `from`: the rows written for that range are removed, and written again as the job runs over it. */
   async replay(from: StartPosition): Promise<void> {
     await this.stop(false);
+    await this.run(() => this.restartFrom(from));
+  }
+
+  /**
+   * Opens the job (retrying a failure after a pause), then runs it until stopped. Resolves when it
+   * is running, waiting for its reference data, or has failed to open (and will retry).
+   */
+  private run(opening: () => Promise<void>): Promise<void> {
     this.state = 'starting';
     this.stopRequested = false;
     this.lastError = null;
-    try {
-      await this.restartFrom(from);
-    } catch (err) {
-      this.fail(err);
-      return;
-    }
-    this.running = this.loop();
+    this.stopping = new Promise((resolve) => { this.stopNow = resolve; });
+    const opened = new Promise<void>((resolve) => { this.opened = resolve; });
+    this.running = (async () => {
+      for (;;) {
+        try {
+          await opening();
+          break;
+        } catch (err) {
+          this.fail(err);
+          this.opened();
+          await this.sleep(FAILED_RETRY_MS);
+          if (this.stopRequested) return;
+        }
+      }
+      this.opened();
+      if (!this.stopRequested) await this.loop();
+    })();
+    return opened;
   }
 
   private async restartFrom(from: StartPosition): Promise<void> {
@@ -262,8 +289,12 @@ export class Job {
     this.ordered = [...(this.sources.log ? [this.sources.log] : []), ...this.sources.streams.values()];
     if (saved) this.restore(saved);
     const needed = [...this.spec.references.values()];
-    this.state = 'waiting-for-reference-data';
-    await this.deps.references.whenReady(needed);
+    if (!this.deps.references.isReady(needed)) {
+      this.state = 'waiting-for-reference-data';
+      this.opened();
+      await Promise.race([this.deps.references.whenReady(needed), this.stopping]);
+      if (this.stopRequested) return;
+    }
     this.state = 'running';
     this.lastCommitAt = Date.now();
   }

@@ -90,6 +90,11 @@ export class ReferenceCatalog {
     await Promise.all(names.map((n) => this.entries.get(n.toLowerCase())?.ready ?? Promise.resolve()));
   }
 
+  /** Whether every named reference has a version now. */
+  isReady(names: readonly string[]): boolean {
+    return names.every((n) => this.entries.get(n.toLowerCase())?.reference.latest !== undefined);
+  }
+
   /** The configured names, as configured. */
   names(): string[] {
     return [...this.entries.values()].map((e) => e.name);
