@@ -414,3 +414,23 @@ for (const [q, query] of queries.entries()) {
     assert.ok(rowsSeen > 0, 'the sequences give rows');
   });
 }
+
+test('advanceTo earlier than the latest arrival is ignored: nothing is emitted, nothing changes', () => {
+  const compiled = compileQuery(`
+    SELECT k, COUNT(*) AS n INTO stamped FROM input TIMESTAMP BY time GROUP BY k, TumblingWindow(second, 5)
+    SELECT k, COUNT(*) AS n INTO arrived FROM input GROUP BY k, TumblingWindow(second, 5)`);
+  const pushes = eventsFor(generator(42), ['input']);
+  for (const policy of policies) {
+    const reference = run(compiled, policy, pushes);
+    const rows: Emitted[] = [];
+    const runner = compiled.createRunner({ policy, onRow: (output, row, ts) => rows.push({ output, ts, row: JSON.stringify(toJson(row)) }) });
+    for (const [i, p] of pushes.entries()) {
+      runner.push(p.input, JSON.parse(JSON.stringify(p.event)) as Row, p.arrival);
+      const before = rows.length;
+      for (const stale of [p.arrival, p.arrival - 1, p.arrival - 60_000, pushes[Math.max(0, i - 3)]!.arrival, -Infinity, NaN]) runner.advanceTo(stale);
+      assert.equal(rows.length, before, `advanceTo at or before ${formatTime(p.arrival)} emitted rows`);
+    }
+    runner.end();
+    assert.deepEqual(rows, reference);
+  }
+});

@@ -1,6 +1,7 @@
 // Runs a compiled query over events pushed to it. Time is only what it is told: each event's
 // arrival time, `advanceTo` for idle inputs, `end` to close everything. The same pushes always
-// produce the same rows, and the whole state can be checkpointed and restored.
+// produce the same rows, wherever `advanceTo` calls fall (see there), and the whole state can
+// be checkpointed and restored.
 import { QueryError, type EventDiagnostic } from '../model/errors.js';
 import { buildPipeline, type Pipeline } from './build-pipeline.js';
 import type { InputSource } from '../operators/input-source.js';
@@ -76,7 +77,28 @@ export class QueryRunner {
     for (let i = 0; i < sources.length; i++) sources[i]!.receive(event, arrivalTimeMs);
   }
 
-  /** Arrival time has reached `arrivalTimeMs` on every input, events or not. */
+  /**
+   * Arrival time has reached `arrivalTimeMs` on every input, events or not: no event pushed after
+   * this call arrives earlier. Watermarks move on (arrival time − late-arrival tolerance, or
+   * arrival time itself without TIMESTAMP BY), so windows of quiet inputs close without waiting
+   * for their next event.
+   *
+   * What callers may rely on: advanceTo changes when rows are emitted, never which rows nor their
+   * order within a timestamp. Push the same events in the same order, each with its arrival time;
+   * call advanceTo never or often, between any two pushes, each time with a time no later than
+   * the arrival of the next event pushed (any time after the last); snapshot and restore into a
+   * new runner anywhere in between. After `end()`, every output has the same rows, and the rows
+   * of an output sharing a System.Timestamp() come in the same order, as for the pushes alone
+   * (test/query/determinism.test.ts holds the engine to it). So a job may identify a row by
+   * (output, timestamp, place among the output's rows at that timestamp) across restarts.
+   *
+   * A time no later than an input's latest arrival (or advanceTo) changes nothing for that input:
+   * a repeated or stale call is ignored. A time later than an event pushed afterwards breaks the
+   * promise: watermarks have then passed what that event's own arrival allows, so it may be
+   * adjusted or dropped as late or out of order. The promise also needs every event's arrival
+   * time: one pushed without counts as arriving no earlier than the latest time its input was
+   * told, so an advanceTo before it changes its time.
+   */
   advanceTo(arrivalTimeMs: EpochMs): void {
     for (const sources of this.pipeline.inputs.values()) for (const s of sources) s.advanceArrival(arrivalTimeMs);
   }
