@@ -1,0 +1,34 @@
+// A table: the newest timestamp's rows, the configured columns in order, largest first.
+import { formatValue, NO_VALUE } from '../../lib/number-format.js';
+import { tableData, toNumber } from '../../lib/tile-data.js';
+import { h } from '../dom.js';
+import type { TileBody } from './tile-body.js';
+
+function cellText(v: unknown): string {
+  if (v === null || v === undefined) return NO_VALUE;
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+export function tableBody(): TileBody {
+  const table = h('table');
+  const note = h('p', { class: 'tile-note' });
+  const el = h('div', { class: 'table-body' }, h('div', { class: 'table-wrap' }, table), note);
+  return {
+    el,
+    draw(rows, fields, ctx) {
+      const t = tableData(rows, fields.columns, ctx.spec.columns ?? fields.columns, ctx.spec.top);
+      const head = h('tr', null, t.showTenant ? h('th', { scope: 'col' }, 'tenant') : null,
+        t.columns.map((c, i) => h('th', { scope: 'col', class: t.numeric[i] ? 'num' : null }, c)));
+      const body = t.rows.map((r) => h('tr', null, t.showTenant ? h('td', null, r.tenant) : null,
+        r.cells.map((v, i) => (t.numeric[i]
+          ? h('td', { class: 'num' }, formatValue(toNumber(v), ctx.format))
+          : h('td', null, cellText(v))))));
+      table.replaceChildren(h('thead', null, head), h('tbody', null, body));
+      note.textContent = t.total > t.rows.length ? `The top ${t.rows.length} of ${t.total} rows` : '';
+      return null;
+    },
+    dispose() {},
+  };
+}
