@@ -74,10 +74,12 @@ export const COMMANDS: readonly Command[] = [
     details: [
       'Settings: defaults < --config FILE < OMNISTREAM_* variables < flags.',
       'Every setting, its variable and its flag: docs/operations.md, or omnistream config docs.',
+      '--demo without --config runs the retail demo (demo/omnistream.yaml): two brands, each with an app key and a viewer key,',
+      'and shoppers simulated at --rate events/s through the HTTP routes; it prints each brand\'s dashboard link first.',
     ],
     maxArguments: 0,
     flags: START_FLAGS,
-    examples: ['omnistream start --demo', 'omnistream start --config omnistream.yaml --http-port 9000'],
+    examples: ['omnistream start --demo', 'omnistream start --demo --rate 200 --data /tmp/omnistream-demo', 'omnistream start --config omnistream.yaml --http-port 9000'],
     body: async () => (await import('./start.js')).startCommand,
   }),
   defineCommand({

@@ -67,7 +67,8 @@ export const SETTINGS = section({
     default: '1s',
   }),
   logLevel: choice({ doc: 'the least important log lines written', values: LOG_LEVELS, default: 'info', env: 'OMNISTREAM_LOG_LEVEL' }),
-  demo: boolean({ doc: 'demo mode: say at start how to get the keys and connection strings', default: false, flag: 'demo' }),
+  demo: boolean({ doc: 'demo mode: the retail demo (demo/omnistream.yaml unless `--config` is given), a viewer and an app key per brand, and the shopper simulator; prints the dashboards\' links', default: false, flag: 'demo' }),
+  demoRate: integer({ doc: 'demo mode: events per second the shopper simulator sends, all brands together; 0 sends none', min: 0, max: 10_000, default: 40, env: 'OMNISTREAM_DEMO_RATE', flag: 'rate', placeholder: 'N' }),
   ownerKey: text({
     doc: 'fixes the `iothubowner` primary key (base64, 16 to 64 bytes) for scripted deployments; generated on first start when unset',
     default: null, env: 'OMNISTREAM_OWNER_KEY', valid: isSymmetricKey, expected: 'a base64 key of 16 to 64 bytes',

@@ -31,7 +31,7 @@ describe('omnistream help', () => {
   test('start --help lists start\'s flags, those of the settings included', async () => {
     const r = await omnistream(['start', '--help']);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^usage: omnistream start \[--config FILE\] \[--data DIR\] \[--host-name NAME\] \[--http-port N\] \[--tls-cert FILE\] \[--tls-key FILE\] \[--demo\]$/m);
+    assert.match(r.stdout, /^usage: omnistream start \[--config FILE\] \[--data DIR\] \[--host-name NAME\] \[--http-port N\] \[--tls-cert FILE\] \[--tls-key FILE\] \[--demo\] \[--rate N\]$/m);
     for (const flag of ['--config FILE', '--data DIR', '--http-port N', '--host-name NAME', '--demo', '--tls-cert FILE', '--tls-key FILE', '-h, --help']) {
       assert.match(r.stdout, new RegExp(`^  ${flag} `, 'm'), flag);
     }
