@@ -94,6 +94,21 @@ describe('prune', () => {
   });
 });
 
+test('the version rises with every change, and only then', () => {
+  const store = new OutputRows();
+  const v0 = store.version;
+  const a = row(0);
+  store.merge([a]);
+  const v1 = store.version;
+  assert.ok(v1 > v0);
+  store.merge([a]);
+  store.prune({ rangeMs: null, latestPerTenant: 2, maxRows: 10 }, T0);
+  assert.equal(store.version, v1);
+  store.merge([row(1), row(2)]);
+  store.prune({ rangeMs: null, latestPerTenant: 2, maxRows: 10 }, T0);
+  assert.equal(store.version, v1 + 2);
+});
+
 test('tenants are listed sorted', () => {
   const store = new OutputRows();
   store.merge([row(0, {}, 'brand-b'), row(0, {}, 'brand-a'), row(1, {}, 'brand-b')]);

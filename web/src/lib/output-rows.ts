@@ -39,6 +39,7 @@ export class OutputRows {
   private rows: OutputRow[] = [];
   private readonly ids = new Set<number>();
   private cappedFlag = false;
+  private changes = 0;
 
   /** The rows, oldest first (by timestamp, then id). */
   get all(): readonly OutputRow[] {
@@ -47,6 +48,11 @@ export class OutputRows {
 
   get size(): number {
     return this.rows.length;
+  }
+
+  /** Rises with every change of the rows held: what was drawn from them is still right while it stays. */
+  get version(): number {
+    return this.changes;
   }
 
   /** Whether the last prune dropped rows by the cap (a line then starts later than its range). */
@@ -63,6 +69,7 @@ export class OutputRows {
       fresh.push(r);
     }
     if (fresh.length === 0) return 0;
+    this.changes++;
     const last = this.rows[this.rows.length - 1];
     const inOrder = fresh.every((r, i) => i === 0 || compareRows(fresh[i - 1]!, r) <= 0);
     this.rows.push(...fresh);
@@ -96,6 +103,7 @@ export class OutputRows {
       this.cappedFlag = true;
     }
     if (kept.length !== before) {
+      this.changes++;
       this.rows = kept;
       this.ids.clear();
       for (const r of kept) this.ids.add(r.id);

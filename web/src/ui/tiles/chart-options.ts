@@ -5,7 +5,11 @@ import type { FunnelData, HeatmapGrid, Series, TopCategories } from '../../lib/t
 import type { ChartOption } from '../charts.js';
 import type { Theme } from '../theme.js';
 
-const BASE = { backgroundColor: 'transparent', animationDuration: 300, animationDurationUpdate: 300, textStyle: { fontFamily: 'inherit' } } as const;
+/** Colours that read on light and dark alike. */
+const PALETTE = ['#3b82f6', '#f59e0b', '#10b981', '#ef4444', '#8b5cf6', '#06b6d4', '#ec4899', '#84cc16', '#f97316', '#64748b'];
+const BASE = { backgroundColor: 'transparent', color: PALETTE, animationDuration: 300, animationDurationUpdate: 300, textStyle: { fontFamily: 'inherit' } } as const;
+// Every series has an id: an update then changes the series drawn (a transition) instead of
+// drawing them anew, which would replay the entrance animation with every row.
 /** Labels stay inside the chart (what `containLabel` was before ECharts 6). */
 const GRID = { left: 8, right: 16, bottom: 8, outerBoundsMode: 'same', outerBoundsContain: 'axisLabel' } as const;
 
@@ -29,10 +33,10 @@ export function lineOption(series: readonly Series[], spec: FormatSpec): ChartOp
     grid: { ...GRID, top: legend ? 36 : 12 },
     tooltip: { trigger: 'axis', valueFormatter: valueFormatter(spec), confine: true },
     legend: { show: legend, type: 'scroll', top: 0 },
-    xAxis: { type: 'time' },
+    xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
     yAxis: { type: 'value', axisLabel: { formatter: (v: number) => formatAxisValue(v, spec) } },
     series: series.map((s) => ({
-      type: 'line', name: s.name, data: s.points.map((p) => [p[0], p[1]]),
+      type: 'line', id: `line:${s.name}`, name: s.name, data: s.points.map((p) => [p[0], p[1]]),
       showSymbol: s.points.length < 40, symbolSize: 5, emphasis: { focus: 'series' },
     })),
   };
@@ -47,7 +51,7 @@ export function barOption(top: TopCategories, spec: FormatSpec): ChartOption {
     xAxis: { type: 'value', axisLabel: { formatter: (v: number) => formatAxisValue(v, spec), hideOverlap: true } },
     yAxis: { type: 'category', inverse: true, data: top.items.map((i) => i.name), axisLabel: { width: 140, overflow: 'truncate' } },
     series: [{
-      type: 'bar', data: top.items.map((i) => i.value), barMaxWidth: 28,
+      type: 'bar', id: 'bar', data: top.items.map((i) => i.value), barMaxWidth: 28,
       label: { show: true, position: 'right', formatter: (p: { value?: unknown }) => formatValue(num(p.value), spec) },
     }],
   };
@@ -61,8 +65,10 @@ export function pieOption(top: TopCategories, spec: FormatSpec, otherLabel: stri
     ...BASE,
     tooltip: { trigger: 'item', valueFormatter: valueFormatter(spec), confine: true },
     series: [{
-      type: 'pie', radius: ['38%', '68%'], center: ['50%', '52%'], avoidLabelOverlap: true, data,
-      label: { formatter: '{b}\n{d}%', overflow: 'truncate', width: 110 },
+      type: 'pie', id: 'pie', radius: ['34%', '60%'], center: ['50%', '52%'], avoidLabelOverlap: true, data, percentPrecision: 0,
+      // Labels against the tile's edges, cut there: a narrow tile keeps them inside.
+      label: { formatter: '{b} {d}%', alignTo: 'edge', edgeDistance: 4, minMargin: 4, overflow: 'truncate' },
+      labelLine: { length: 10, length2: 0, maxSurfaceAngle: 80 },
     }],
   };
 }
@@ -75,9 +81,12 @@ export function funnelOption(funnel: FunnelData, spec: FormatSpec): ChartOption 
     ...BASE,
     tooltip: { trigger: 'item', valueFormatter: valueFormatter(spec), confine: true },
     series: [{
-      type: 'funnel', sort: 'none', left: '6%', right: '6%', top: 8, bottom: 8, gap: 2, minSize: '12%',
+      type: 'funnel', id: 'funnel', sort: 'none', left: '4%', right: '4%', top: 8, bottom: 8, gap: 2, minSize: '40%',
       data: funnel.steps.map((s) => ({ name: s.name, value: s.value })),
-      label: { position: 'inside', formatter: (p: { name?: string; value?: unknown }) => `${p.name ?? ''}: ${formatValue(num(p.value), spec)}${share(num(p.value))}` },
+      label: {
+        position: 'inside', color: '#fff', textBorderWidth: 0, overflow: 'truncate',
+        formatter: (p: { name?: string; value?: unknown; dataIndex?: number }) => `${p.name ?? ''}: ${formatValue(num(p.value), spec)}${p.dataIndex === 0 ? '' : share(num(p.value))}`,
+      },
     }],
   };
 }
@@ -103,6 +112,6 @@ export function heatmapOption(grid: HeatmapGrid, spec: FormatSpec, theme: Theme)
       orient: 'horizontal', left: 'center', bottom: 0, itemHeight: 120, inRange: { color: [...HEAT[theme]] },
       formatter: (v: unknown) => formatAxisValue(num(v), spec),
     },
-    series: [{ type: 'heatmap', data: grid.cells.map((c) => [c[0], c[1], c[2]]), label: { show: small, formatter: (p: { data?: unknown }) => (Array.isArray(p.data) ? formatAxisValue(num(p.data[2]), spec) : '') } }],
+    series: [{ type: 'heatmap', id: 'heatmap', data: grid.cells.map((c) => [c[0], c[1], c[2]]), label: { show: small, formatter: (p: { data?: unknown }) => (Array.isArray(p.data) ? formatAxisValue(num(p.data[2]), spec) : '') } }],
   };
 }

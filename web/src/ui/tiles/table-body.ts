@@ -21,7 +21,7 @@ export function tableBody(): TileBody {
       const t = tableData(rows, fields.columns, ctx.spec.columns ?? fields.columns, ctx.spec.top);
       const head = h('tr', null, t.showTenant ? h('th', { scope: 'col' }, 'tenant') : null,
         t.columns.map((c, i) => h('th', { scope: 'col', class: t.numeric[i] ? 'num' : null }, c)));
-      const body = t.rows.map((r) => h('tr', null, t.showTenant ? h('td', null, r.tenant) : null,
+      const body = t.rows.map((r) => h('tr', null, t.showTenant ? h('td', { class: 'tenant' }, r.tenant) : null,
         r.cells.map((v, i) => (t.numeric[i]
           ? h('td', { class: 'num' }, formatValue(toNumber(v), ctx.format))
           : h('td', null, cellText(v))))));

@@ -52,6 +52,8 @@ export class TileView {
   private readonly banner = h('div', { class: 'tile-banner', role: 'status', hidden: true });
   private readonly foot = h('footer', { class: 'tile-foot' });
   private frame: number | null = null;
+  /** What the body last drew from: drawn again only when it changes (status events come every 2 s). */
+  private drawn = '';
 
   constructor(private readonly spec: TileSpec, private readonly feed: OutputFeed | null, private readonly choices: () => TileChoices) {
     this.body = bodyFor(spec);
@@ -98,14 +100,18 @@ export class TileView {
       spec, format: { format: spec.format, currency: spec.currency }, combine: combineOf(spec.format),
       range: choices.range, sinceMs: now - choices.range.ms, nowMs: now, theme: currentTheme(),
     };
+    const drawing = `${feed.rows.version}|${choices.tenant}|${choices.range.id}|${ctx.theme}`;
+    if (drawing === this.drawn) return;
     this.content.dataset.state = 'data';
     const instead = this.body.draw(rows, resolved.fields, ctx);
-    if (instead !== null) this.say(instead, 'quiet');
+    this.drawn = drawing;
+    if (instead !== null) this.say(instead, 'quiet', drawing);
   }
 
-  private say(text: string, kind: 'quiet' | 'problem'): void {
+  private say(text: string, kind: 'quiet' | 'problem', drawing = ''): void {
+    this.drawn = drawing;
     this.content.dataset.state = kind;
-    this.message.replaceChildren(...withCode(text));
+    this.message.replaceChildren(h('p', null, ...withCode(text)));
   }
 
   private waiting(feed: OutputFeed, choices: TileChoices): string {
