@@ -52,20 +52,19 @@ function indexHtml(js: string, css: string): string {
 `;
 }
 
-/** The npm packages among the bundle's inputs (`node_modules/echarts/…` → echarts). */
-function packagesOf(meta: Metafile): string[] {
-  const names = new Set<string>();
+/** The npm packages among the bundle's inputs, by name, with their folder (`node_modules/echarts/node_modules/tslib/…` → tslib). */
+function packagesOf(meta: Metafile): Map<string, string> {
+  const found = new Map<string, string>();
   for (const input of Object.keys(meta.inputs)) {
-    const m = /(?:^|\/)node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(input);
-    if (m) names.add(m[1]!);
+    const m = /^(.*node_modules\/((?:@[^/]+\/)?[^/]+))\//.exec(input);
+    if (m) found.set(m[2]!, join(ROOT, m[1]!));
   }
-  return [...names].sort();
+  return new Map([...found].sort((a, b) => a[0].localeCompare(b[0])));
 }
 
-async function licences(packages: readonly string[]): Promise<string> {
+async function licences(packages: ReadonlyMap<string, string>): Promise<string> {
   const parts: string[] = [];
-  for (const name of packages) {
-    const dir = join(ROOT, 'node_modules', name);
+  for (const [name, dir] of packages) {
     for (const file of ['LICENSE', 'LICENSE.txt', 'LICENSE.md', 'NOTICE']) {
       if (existsSync(join(dir, file))) parts.push(`==== ${name}: ${file} ====\n\n${(await readFile(join(dir, file), 'utf8')).trim()}\n`);
     }
@@ -107,7 +106,7 @@ export async function buildWeb(outDir: string = DEFAULT_OUT_DIR): Promise<WebBui
   await writeFile(join(outDir, 'index.html'), html);
   const packages = packagesOf(result.metafile);
   await writeFile(join(assets, 'third-party-licenses.txt'), await licences(packages));
-  return { outDir, html, js: await sizeOf(outDir, `assets/${js}`), css: await sizeOf(outDir, `assets/${css}`), packages };
+  return { outDir, html, js: await sizeOf(outDir, `assets/${js}`), css: await sizeOf(outDir, `assets/${css}`), packages: [...packages.keys()] };
 }
 
 const kib = (n: number): string => `${(n / 1024).toFixed(1)} KiB`;
