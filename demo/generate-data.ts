@@ -134,10 +134,17 @@ function csv<T extends object>(columns: readonly (keyof T & string)[], rows: rea
   return `${columns.join(',')}\n${rows.map((r) => columns.map((c) => cell(r[c])).join(',')).join('\n')}\n`;
 }
 
+/** The text of demo/catalog.csv and demo/stores.csv. */
+export function renderDemoData(): { readonly catalog: string; readonly stores: string } {
+  return {
+    catalog: csv<CatalogRow>(['sku', 'name', 'category', 'brand', 'price', 'tenant'], generateCatalog()),
+    stores: csv<StoreRow>(['store', 'name', 'city', 'tenant', 'fittingRooms'], generateStores()),
+  };
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const catalog = generateCatalog();
-  const stores = generateStores();
-  writeFileSync(new URL('./catalog.csv', import.meta.url), csv<CatalogRow>(['sku', 'name', 'category', 'brand', 'price', 'tenant'], catalog));
-  writeFileSync(new URL('./stores.csv', import.meta.url), csv<StoreRow>(['store', 'name', 'city', 'tenant', 'fittingRooms'], stores));
-  process.stdout.write(`demo/catalog.csv: ${catalog.length} SKUs; demo/stores.csv: ${stores.length} stores\n`);
+  const { catalog, stores } = renderDemoData();
+  writeFileSync(new URL('./catalog.csv', import.meta.url), catalog);
+  writeFileSync(new URL('./stores.csv', import.meta.url), stores);
+  process.stdout.write(`demo/catalog.csv: ${generateCatalog().length} SKUs; demo/stores.csv: ${generateStores().length} stores\n`);
 }

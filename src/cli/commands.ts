@@ -52,6 +52,15 @@ export const JOBS_FLAGS = {
   limit: { type: 'string', value: 'N', description: 'deadletters: how many of the most recent, 1 to 1000 (default 100)' },
 } as const satisfies FlagSpecs;
 
+export const SIMULATE_FLAGS = {
+  ...STORAGE_FLAGS,
+  'http-port': SETTING_FLAGS['http-port']!,
+  url: { type: 'string', value: 'URL', description: 'the server\'s address (default: where start with these settings listens)' },
+  rate: SETTING_FLAGS.rate!,
+  'app-key': { type: 'string', value: 'TENANT=KEY', repeatable: true, description: 'the app key a demo brand\'s devices register with (default: the data directory\'s app key of each demo brand)' },
+  duration: { type: 'string', value: 'SECONDS', description: 'stop after this long (default: at SIGINT or SIGTERM)' },
+} as const satisfies FlagSpecs;
+
 export const QUERY_RUN_FLAGS = {
   input: { type: 'string', value: 'NAME=FILE', repeatable: true, description: 'the events of input NAME: a JSON array or JSON lines' },
   reference: { type: 'string', value: 'NAME=FILE', repeatable: true, description: 'reference data NAME: CSV with a header row, or JSON' },
@@ -136,6 +145,20 @@ export const COMMANDS: readonly Command[] = [
       'omnistream jobs outputs --url https://analytics.example.com:8443 --data /var/lib/omnistream',
     ],
     body: async () => (await import('./jobs.js')).jobsCommand,
+  }),
+  defineCommand({
+    name: 'simulate',
+    summary: 'send the retail demo\'s simulated shoppers to a running server, as start --demo does',
+    usage: ['[--url URL] [--rate N] [--app-key TENANT=KEY …] [--duration SECONDS]'],
+    details: [
+      'Registers web, iOS, Android and store RFID devices of each demo brand through POST /api/register, then posts',
+      'their events (single and batched, iothub-app-channel, a messageId each) until SIGINT, SIGTERM or --duration.',
+      'Failed requests are retried with the same messageId. Exits 1 when the server accepted no event.',
+    ],
+    maxArguments: 0,
+    flags: SIMULATE_FLAGS,
+    examples: ['omnistream simulate --url http://127.0.0.1:8080 --rate 100', 'omnistream simulate --url https://hub.example.com --app-key nordvik=ak_… --duration 600'],
+    body: async () => (await import('./simulate.js')).simulateCommand,
   }),
   defineCommand({
     name: 'query run',

@@ -151,9 +151,9 @@ export class JourneyPlanner {
     this.prefix = (brand.products[0]!.sku.split('-')[0] ?? brand.tenant.slice(0, 2)).toUpperCase();
   }
 
-  /** The next journey, starting at `startMs`: online a little more than four times in five, else in a store. */
+  /** The next journey, starting at `startMs`: online four times in five, else in a store. */
   plan(startMs: number): PlannedEvent[] {
-    return this.brand.stores.length > 0 && chance(this.random, 0.18) ? this.inStore(startMs) : this.online(startMs);
+    return this.brand.stores.length > 0 && chance(this.random, 0.2) ? this.inStore(startMs) : this.online(startMs);
   }
 
   private orderId(atMs: number): string {
@@ -182,13 +182,13 @@ export class JourneyPlanner {
       t += between(r, 1_500, 7_000);
       current = chance(r, 0.6) ? this.assortment.pickLike(r, current) : this.assortment.pick(r);
     }
-    if (!chance(r, 0.3)) return events;
-    const cart = [...new Set([oneOf(r, viewed), ...(chance(r, 0.3) ? [oneOf(r, viewed)] : [])])];
+    if (!chance(r, 0.25)) return events;
+    const cart = [...new Set([oneOf(r, viewed), ...(chance(r, 0.2) ? [oneOf(r, viewed)] : [])])];
     for (const p of cart) {
       emit({ event: 'added_to_cart', sku: p.sku, price: price(p), quantity: 1 });
       t += between(r, 2_000, 8_000);
     }
-    if (!chance(r, 0.5)) return events;
+    if (!chance(r, 0.45)) return events;
     t += between(r, 3_000, 15_000);
     const items = cart.map((p) => ({ sku: p.sku, price: price(p), quantity: 1 }));
     emit({ event: 'order_completed', orderId: this.orderId(t), items, total: total(items), currency: 'EUR' });
