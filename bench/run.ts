@@ -1,15 +1,18 @@
 // `npm run bench`: every benchmark in turn, each printing its machine, command, baseline and ratio.
 // A benchmark that fails (for the query benchmark: an answer that differs from its hand-written
-// loop's) makes the whole run exit with 1, so a wrong but fast engine cannot pass unnoticed.
-//   npm run bench [-- ingest query feed]
+// loop's; for the jobs benchmark: a job's rows that differ from `query run`'s) makes the whole run
+// exit with 1, so a wrong but fast engine cannot pass unnoticed.
+//   npm run bench [-- ingest query feed jobs]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const suites: Record<string, string[]> = {
-  ingest: ['bench/ingest.ts'],
-  feed: ['bench/feed.ts'],
-  query: ['bench/query.ts'],
+// Each entry is a file and the flags it runs with here (run alone, a benchmark may default smaller).
+const suites: Record<string, Array<[file: string, ...flags: string[]]>> = {
+  ingest: [['bench/ingest.ts']],
+  feed: [['bench/feed.ts']],
+  query: [['bench/query.ts']],
+  jobs: [['bench/jobs.ts', '--events', '1000000', '--runs', '5', '--windows', '60']],
 };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -20,8 +23,8 @@ for (const name of wanted) {
     console.error(`unknown benchmark '${name}'; choose from ${Object.keys(suites).join(', ')}`);
     process.exit(64);
   }
-  for (const file of files.filter((f) => existsSync(`${root}/${f}`))) {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', file], { cwd: root, stdio: 'inherit' });
+  for (const [file, ...args] of files.filter(([f]) => existsSync(`${root}/${f}`))) {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', file, ...args], { cwd: root, stdio: 'inherit' });
     if (r.status !== 0) failed.push(file);
     console.log();
   }
