@@ -4,6 +4,7 @@
 // directory prints the same links (the same keys). `omnistream simulate` feeds a running server.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
@@ -159,5 +160,6 @@ test('npm start: the demo prints its links first, fills every demo output for bo
   } finally {
     await first.stop();
     await second?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   }
 });
