@@ -1,8 +1,9 @@
 // JOIN between two streams, bounded in time by DATEDIFF in ON. Events of both sides are merged
-// in time order (at one time, left before right) up to the lower of the two watermarks; each side is remembered for as long as
-// the bound lets a later event of the other side match it. A match is stamped with the later of
-// the two times; with LEFT JOIN, an event that found no match is emitted (right side NULL) at
-// its time + the upper bound, once the watermark has passed that moment.
+// in time order (at one time, left before right) up to the lower of the two watermarks; each
+// side is remembered for as long as the bound lets a later event of the other side match it. A
+// match is stamped with the later of the two times; with LEFT JOIN, an event that found no match
+// is emitted (right side NULL) at its time + the upper bound, once the watermark has passed that
+// moment.
 import type { Evaluator, Frame, FrameSink, StatefulOperator } from '../dataflow/frame.js';
 import { MinHeap } from '../dataflow/min-heap.js';
 import type { DurationMs, EpochMs } from '../model/time.js';
