@@ -38,3 +38,18 @@ test('versioned reference data: each event joins the rows valid at its timestamp
   assert.deepEqual(rows, [{ sku: 'A', price: '10' }, { sku: 'A', price: '12' }, { sku: 'B', price: '5' }]);
   assert.deepEqual(seen, [at(t(5)), at(t(6)), at(t(11)), at(t(12))], 'looked up at each event\'s timestamp');
 });
+
+test('an event held back by the out-of-order tolerance keeps its metadata through a checkpoint', () => {
+  const text = "SELECT GetMetadataPropertyValue(e, '[User].[channel]') AS channel, COUNT(*) AS n INTO out FROM events e TIMESTAMP BY time GROUP BY GetMetadataPropertyValue(e, '[User].[channel]'), TumblingWindow(second, 10)";
+  const compiled = compileQuery(text);
+  const rows: unknown[] = [];
+  const options = { policy: { outOfOrderToleranceMs: 5_000 }, onRow: (_o: string, row: Row) => rows.push(toJson(row)) };
+  const first = compiled.createRunner(options);
+  const event: Row = { time: t(3) };
+  (event as Row & { [EVENT_METADATA]?: Row })[EVENT_METADATA] = { User: { channel: 'ios' } };
+  first.push('events', event, at(t(3)));
+  const second = compiled.createRunner(options);
+  second.restore(JSON.parse(JSON.stringify(first.snapshot())) as ReturnType<typeof first.snapshot>);
+  second.end();
+  assert.deepEqual(rows, [{ channel: 'ios', n: 1 }]);
+});

@@ -1,6 +1,8 @@
 // Operator state to JSON and back. State is built from plain data (numbers, strings, arrays,
 // records, Maps, DateTimes); each non-primitive is tagged so nothing is confused on the way back.
-import { DateTime } from '../model/values.js';
+// An event's metadata (EVENT_METADATA, not a field) travels with its record: an event held back
+// by the ordering policy must read the same metadata after a restore as before.
+import { DateTime, EVENT_METADATA } from '../model/values.js';
 
 export type EncodedState = null | boolean | string | number | readonly [tag: string, payload: unknown];
 
@@ -13,7 +15,11 @@ export function encodeState(v: unknown): EncodedState {
       if (v instanceof DateTime) return ['d', v.ms];
       if (v instanceof Map) return ['m', [...v].map(([k, x]) => [encodeState(k), encodeState(x)])];
       if (Array.isArray(v)) return ['a', v.map(encodeState)];
-      return ['o', Object.entries(v).map(([k, x]) => [k, encodeState(x)])];
+      {
+        const fields = Object.entries(v).map(([k, x]) => [k, encodeState(x)]);
+        const metadata = (v as { [EVENT_METADATA]?: unknown })[EVENT_METADATA];
+        return metadata === undefined ? ['o', fields] : ['e', [fields, encodeState(metadata)]];
+      }
     default:
       return null;
   }
@@ -27,11 +33,19 @@ export function decodeState(v: unknown): unknown {
     case 'd': return new DateTime(payload as number);
     case 'm': return new Map((payload as [unknown, unknown][]).map(([k, x]) => [decodeState(k), decodeState(x)]));
     case 'a': return (payload as unknown[]).map(decodeState);
-    case 'o': {
-      const out = Object.create(null) as Record<string, unknown>;
-      for (const [k, x] of payload as [string, unknown][]) out[k] = decodeState(x);
+    case 'o': return decodeRecord(payload as [string, unknown][]);
+    case 'e': {
+      const [fields, metadata] = payload as [[string, unknown][], unknown];
+      const out = decodeRecord(fields);
+      (out as { [EVENT_METADATA]?: unknown })[EVENT_METADATA] = decodeState(metadata);
       return out;
     }
     default: return undefined;
   }
+}
+
+function decodeRecord(fields: readonly [string, unknown][]): Record<string, unknown> {
+  const out = Object.create(null) as Record<string, unknown>;
+  for (const [k, x] of fields) out[k] = decodeState(x);
+  return out;
 }
