@@ -15,22 +15,21 @@ function isoOf(ms: number): string {
   return lastIso;
 }
 
-export type Decoded = { readonly row: Row; readonly failure: null } | { readonly row: null; readonly failure: string };
-
 /**
- * The row for one message, or why it cannot be one (the body is not a JSON object). Nothing here
- * reads a clock: EventProcessedUtcTime is the enqueue time, so a replay makes the same rows.
+ * The row for one message, or (as text) why it cannot be one: the body is not a JSON object.
+ * Nothing here reads a clock: EventProcessedUtcTime is the enqueue time, so a replay makes the
+ * same rows.
  */
-export function eventRow(partition: number, enqueuedMs: number, shared: SharedFields, messageId: string | undefined, correlationId: string | undefined, body: string | Buffer): Decoded {
-  if (typeof body !== 'string') return { row: null, failure: 'the body is not JSON (a JSON object is required)' };
+export function eventRow(partition: number, enqueuedMs: number, shared: SharedFields, messageId: string | undefined, correlationId: string | undefined, body: string | Buffer): Row | string {
+  if (typeof body !== 'string') return 'the body is not JSON (a JSON object is required)';
   let parsed: unknown;
   try {
     parsed = JSON.parse(body);
   } catch {
-    return { row: null, failure: 'the body is not valid JSON' };
+    return 'the body is not valid JSON';
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return { row: null, failure: `the body is ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`}, not a JSON object` };
+    return `the body is ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`}, not a JSON object`;
   }
   const row = parsed as Row;
   const enqueued = isoOf(enqueuedMs);
@@ -46,7 +45,7 @@ export function eventRow(partition: number, enqueuedMs: number, shared: SharedFi
   row.EventEnqueuedUtcTime = enqueued;
   row.IoTHub = iotHub;
   (row as Row & { [EVENT_METADATA]?: Row })[EVENT_METADATA] = metadataOf(shared);
-  return { row, failure: null };
+  return row;
 }
 
 /** Everything in the metadata is a sender's shared field, so one frozen record serves all its messages. */

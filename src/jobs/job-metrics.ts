@@ -28,8 +28,8 @@ export class JobMetrics {
     return c;
   }
 
-  eventsIn(job: string): void {
-    this.counter(`e\u0000${job}`, () => this.events.with({ job })).inc();
+  eventsIn(job: string, count: number): void {
+    this.counter(`e\u0000${job}`, () => this.events.with({ job })).inc(count);
   }
 
   rowsOut(job: string, output: string): void {

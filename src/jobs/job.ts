@@ -136,7 +136,19 @@ export class Job {
   /** Called when opening is done, or has come to wait for reference data: a start resolves then. */
   private opened: () => void = () => {};
 
-  constructor(readonly spec: JobSpec, private readonly deps: JobDeps) {}
+  /** Per source (LOG_SOURCE or a stream's output), the query inputs its events go to. */
+  private readonly inputsBySource = new Map<string, string[]>();
+  /** Events taken since the counter was last told: it is told once per step, not per event. */
+  private uncounted = 0;
+
+  constructor(readonly spec: JobSpec, private readonly deps: JobDeps) {
+    for (const [input, binding] of spec.inputs) {
+      const source = binding.kind === 'log' ? LOG_SOURCE : binding.output;
+      const inputs = this.inputsBySource.get(source);
+      if (inputs) inputs.push(input);
+      else this.inputsBySource.set(source, [input]);
+    }
+  }
 
   get name(): string {
     return this.spec.name;
@@ -408,6 +420,10 @@ export class Job {
       taken++;
       this.process(e);
     }
+    if (this.uncounted > 0) {
+      this.deps.metrics.eventsIn(this.name, this.uncounted);
+      this.uncounted = 0;
+    }
     const caughtUp = this.ordered.every((s) => s.exhausted && s.peek() === undefined);
     if (caughtUp && (this.clockMs === null || horizon > this.clockMs)) {
       // Every input has given everything before the horizon: the query's clock may move there.
@@ -431,21 +447,21 @@ export class Job {
 
   private process(e: JobEvent): void {
     this.stats.eventsIn++;
+    this.uncounted++;
     this.dirty = true;
-    this.deps.metrics.eventsIn(this.name);
     if (e.row === null) {
       this.deadLetter(e, e.failure ?? 'unreadable event');
       return;
     }
-    const tenant = this.spec.tenants === 'shared' ? ALL_TENANTS : e.tenant;
-    const runner = this.runnerFor(tenant);
-    this.current = e;
-    try {
-      for (const [input, binding] of this.spec.inputs) {
-        if (e.source === (binding.kind === 'log' ? LOG_SOURCE : binding.output)) runner.push(input, e.row, e.arrivalMs);
+    const runner = this.runnerFor(this.spec.tenants === 'shared' ? ALL_TENANTS : e.tenant);
+    const inputs = this.inputsBySource.get(e.source);
+    if (inputs !== undefined) {
+      this.current = e;
+      try {
+        for (let i = 0; i < inputs.length; i++) runner.push(inputs[i]!, e.row, e.arrivalMs);
+      } finally {
+        this.current = null;
       }
-    } finally {
-      this.current = null;
     }
     if (this.clockMs === null || e.arrivalMs > this.clockMs) this.clockMs = e.arrivalMs;
   }
@@ -473,6 +489,7 @@ export class Job {
     const output = this.spec.outputs.get(queryOutput.toLowerCase()) ?? queryOutput;
     this.pendingRows.push({ output, job: this.name, tenant, timestampMs, n: this.ordinal(output, tenant, timestampMs), row: toJson(row) as Record<string, unknown> });
     this.stats.rowsOut++;
+    // Rows are few beside events (a window's worth at a time): counted as they come.
     this.deps.metrics.rowsOut(this.name, output);
   }
 

@@ -1,9 +1,39 @@
 // The hub's log as a job's input: every partition read from the job's positions, merged into one
 // order by (enqueue time, partition, sequence number) below the log's horizon, so a rerun from a
 // checkpoint takes the same events in the same order.
-import type { EventLog } from '../log/event-log.js';
+import type { EventLog, SharedFields } from '../log/event-log.js';
+import type { Row } from '../query/index.js';
 import { eventRow } from './event-row.js';
 import { LOG_SOURCE, takeNext, type BufferedSource, type JobEvent } from './job-event.js';
+
+/**
+ * Rows read from a partition at a time. Always the same size, and only when the buffer has room for
+ * a whole page: the log reads the next page ahead for a reader that goes page by page.
+ */
+const PAGE = 1_000;
+
+/** One message of the log on its way into a job: a class, so an event costs one object. */
+class LogEvent implements JobEvent {
+  readonly source = LOG_SOURCE;
+
+  constructor(
+    readonly partition: number, readonly position: number, readonly arrivalMs: number, private readonly shared: SharedFields,
+    private readonly messageId: string | undefined, private readonly body: string | Buffer, readonly row: Row | null, readonly failure: string | null,
+  ) {}
+
+  get tenant(): string {
+    return this.shared.tenant;
+  }
+
+  deadLetter(): Record<string, unknown> {
+    const { partition, position, shared, body } = this;
+    return {
+      partition, sequenceNumber: position, offset: String(position), enqueuedTimeUtc: new Date(this.arrivalMs).toISOString(),
+      deviceId: shared.deviceId, messageId: this.messageId ?? null, contentType: shared.contentType ?? null,
+      ...(typeof body === 'string' ? { body } : { body: body.toString('base64'), bodyEncoding: 'base64' }),
+    };
+  }
+}
 
 class PartitionReader implements BufferedSource {
   private buffer: JobEvent[] = [];
@@ -23,13 +53,12 @@ class PartitionReader implements BufferedSource {
     return this.head < this.buffer.length ? this.buffer[this.head]!.position : this.readSeq;
   }
 
-  async fill(below: number, max: number): Promise<void> {
+  async fill(below: number): Promise<void> {
     if (this.head > 0) {
       this.buffer = this.buffer.slice(this.head);
       this.head = 0;
     }
-    const room = max - this.buffer.length;
-    if (room <= 0) {
+    if (this.buffer.length >= PAGE) {
       this.exhausted = false;
       return;
     }
@@ -37,7 +66,7 @@ class PartitionReader implements BufferedSource {
     let firstVisited = -1;
     let lastTaken = -1;
     let stoppedAt = -1;
-    const result = await this.log.scan(partition, { kind: 'sequence', sequenceNumber: this.readSeq }, room, (seq, enqueuedMs, shared, messageId, correlationId, body) => {
+    const result = await this.log.scan(partition, { kind: 'sequence', sequenceNumber: this.readSeq }, PAGE, (seq, enqueuedMs, shared, messageId, correlationId, body) => {
       if (firstVisited < 0) firstVisited = seq;
       if (enqueuedMs >= below) {
         stoppedAt = seq;
@@ -45,14 +74,9 @@ class PartitionReader implements BufferedSource {
       }
       lastTaken = seq;
       const decoded = eventRow(partition, enqueuedMs, shared, messageId, correlationId, body);
-      this.buffer.push({
-        source: LOG_SOURCE, arrivalMs: enqueuedMs, partition, position: seq, tenant: shared.tenant, row: decoded.row, failure: decoded.failure,
-        deadLetter: () => ({
-          partition, sequenceNumber: seq, offset: String(seq), enqueuedTimeUtc: new Date(enqueuedMs).toISOString(),
-          deviceId: shared.deviceId, messageId: messageId ?? null, contentType: shared.contentType ?? null,
-          ...(typeof body === 'string' ? { body } : { body: body.toString('base64'), bodyEncoding: 'base64' }),
-        }),
-      });
+      this.buffer.push(typeof decoded === 'string'
+        ? new LogEvent(partition, seq, enqueuedMs, shared, messageId, body, null, decoded)
+        : new LogEvent(partition, seq, enqueuedMs, shared, messageId, body, decoded, null));
     });
     if (result.startedAtEarliest) {
       // Retention deleted messages this job had not read yet: they are gone, and the job says so.
@@ -60,7 +84,7 @@ class PartitionReader implements BufferedSource {
       this.skipped += Math.max(0, firstKept - this.readSeq);
     }
     this.readSeq = lastTaken >= 0 ? lastTaken + 1 : stoppedAt >= 0 ? stoppedAt : Math.max(this.readSeq, result.nextSequenceNumber);
-    this.exhausted = stoppedAt >= 0 || result.count < room;
+    this.exhausted = stoppedAt >= 0 || result.count < PAGE;
   }
 
   peek(): JobEvent | undefined {
@@ -95,9 +119,8 @@ export class LogSource implements BufferedSource {
     return this.partitions.reduce((n, p) => n + p.skipped, 0);
   }
 
-  async fill(below: number, max: number): Promise<void> {
-    const each = Math.max(1, Math.ceil(max / this.partitions.length));
-    await Promise.all(this.partitions.map((p) => p.fill(below, each)));
+  async fill(below: number): Promise<void> {
+    await Promise.all(this.partitions.map((p) => p.fill(below)));
   }
 
   /** The next event, taken from its partition but not yet from this source. */
