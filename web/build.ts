@@ -1,11 +1,13 @@
 // Builds the web app into dist/web: index.html, and under assets/ the bundle and its stylesheet
 // with a content hash in their names (the server caches those for good), their source maps, and
 // the licences of the packages bundled. Nothing is fetched at run time: the machine may be offline.
+// The previous build's assets are kept (a server started before this build still serves the
+// index.html that links them) and older ones removed.
 //
 //   npx tsx web/build.ts [OUT_DIR]     (npm run build runs it after tsc)
 import { build, type Metafile } from 'esbuild';
 import { existsSync, realpathSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -45,7 +47,9 @@ function indexHtml(js: string, css: string): string {
 <script type="module" src="/assets/${js}"></script>
 </head>
 <body>
-<div id="app"><p style="margin:2rem;font:16px system-ui,sans-serif;color:#5d6673">Loading…</p></div>
+<div id="app" style="margin:2rem;font:16px system-ui,sans-serif;color:#5d6673"><p>Loading…</p>
+<p style="opacity:0;animation:omnistream-late 0s 8s forwards">Still loading? Reload the page. If this stays, the server's web app may be from another build: restart the server after <code>npm run build</code>.</p>
+<style>@keyframes omnistream-late{to{opacity:1}}</style></div>
 <noscript><p style="margin:2rem;font:16px system-ui,sans-serif">This page needs JavaScript: the dashboards are drawn in the browser.</p></noscript>
 </body>
 </html>
@@ -77,11 +81,24 @@ async function sizeOf(outDir: string, path: string): Promise<BuiltFile> {
   return { path, bytes: (await stat(join(outDir, path))).size, gzipBytes: gzipSync(body, { level: 9 }).length };
 }
 
+/** The assets the current index.html links (with their source maps), or none. */
+async function linkedAssets(outDir: string): Promise<Set<string>> {
+  let html: string;
+  try {
+    html = await readFile(join(outDir, 'index.html'), 'utf8');
+  } catch {
+    return new Set();
+  }
+  const names = [...html.matchAll(/"\/assets\/([^"]+)"/g)].map((m) => m[1]!);
+  return new Set(names.flatMap((n) => [n, `${n}.map`]));
+}
+
 export async function buildWeb(outDir: string = DEFAULT_OUT_DIR): Promise<WebBuild> {
   const assets = join(outDir, 'assets');
-  // Assets of earlier builds would pile up under their old hashes.
-  await rm(outDir, { recursive: true, force: true });
+  // Older builds' assets would pile up under their old hashes; the last build's stay one more build.
+  const previous = await linkedAssets(outDir);
   await mkdir(assets, { recursive: true });
+  for (const name of await readdir(assets)) if (!previous.has(name)) await rm(join(assets, name), { force: true });
   const result = await build({
     entryPoints: { app: ENTRY },
     entryNames: '[name]-[hash]',

@@ -1,7 +1,7 @@
 // The web build: index.html linking content-hashed assets that exist, nothing fetched from
 // elsewhere, and a bundle that stays lean (ECharts' modular build, not all of it).
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -26,4 +26,18 @@ test('builds index.html and content-hashed assets, with nothing from another ori
   assert.match(readFileSync(join(out, 'assets', 'third-party-licenses.txt'), 'utf8'), /==== echarts: LICENSE ====/);
   // The whole of ECharts alone is 1.1 MB minified; the app with the parts it uses is well under.
   assert.ok(built.js.bytes < 800 * 1024, `bundle is ${built.js.bytes} bytes`);
+});
+
+test('a build keeps the assets of the one before (a running server links them) and removes older ones', async () => {
+  const old = join(out, 'assets', 'app-OLDOLDOL.js');
+  writeFileSync(old, '');
+  const first = await buildWeb(out);
+  assert.equal(existsSync(old), false);
+  writeFileSync(join(out, 'index.html'), first.html.replace(first.js.path.replace('assets/', ''), 'app-PREVIOUS.js'));
+  writeFileSync(join(out, 'assets', 'app-PREVIOUS.js'), '');
+  await buildWeb(out);
+  assert.ok(existsSync(join(out, 'assets', 'app-PREVIOUS.js')));
+  assert.ok(existsSync(join(out, first.js.path)), 'the newest build is there too');
+  await buildWeb(out);
+  assert.equal(existsSync(join(out, 'assets', 'app-PREVIOUS.js')), false);
 });

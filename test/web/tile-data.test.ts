@@ -138,6 +138,16 @@ describe('table', () => {
     assert.equal(t.showTenant, false);
   });
 
+  test('sorted by the tile\'s value when it names one', () => {
+    const rows = [row(0, { name: 'a', tried: 9, notBought: 1 }), row(0, { name: 'b', tried: 2, notBought: 2 })];
+    assert.deepEqual(tableData(rows, ['name', 'tried', 'notBought'], ['name', 'tried', 'notBought'], 10, 'notBought').rows.map((r) => r.cells[0]), ['b', 'a']);
+  });
+
+  test('a table\'s value must be in the rows too', () => {
+    const t = tile({ type: 'table', output: 'T', columns: ['name'], value: 'missing' });
+    assert.deepEqual(resolveTileFields(t, ['name']), { problem: 'field `missing` is not in the rows of T; their fields are: name' });
+  });
+
   test('rows of several tenants are shown with their tenant, not added up', () => {
     const t = tableData([row(0, { k: 'a', n: 1 }, 'x'), row(0, { k: 'a', n: 2 }, 'y')], ['k', 'n'], ['k', 'n'], 10);
     assert.equal(t.showTenant, true);
@@ -183,6 +193,11 @@ describe('heatmap', () => {
     for (const label of g.x) assert.match(label, /^\S*0[12]\S* 12:00$/);
     assert.notEqual(g.x[0], g.x[1]);
     assert.deepEqual(g.y, ['store 9', 'store 10']);
+  });
+
+  test('windows ending within one minute carry their seconds', () => {
+    const rows = [row(0, { s: 'a', n: 1 }), row(1 / 6, { s: 'a', n: 2 }), row(2 / 6, { s: 'a', n: 3 })];
+    assert.deepEqual(heatmapGrid(rows, 'n', 's', 'sum', 0).x, ['12:00:00', '12:00:10', '12:00:20']);
   });
 
   test('no rows, an empty grid', () => {

@@ -2,7 +2,7 @@
 // (or a sentence saying which are not), and one transform per tile type. Rows sharing a timestamp
 // and a key — several tenants' rows for an unbound viewer — are combined: summed, or averaged for
 // percentages and durations, which do not add up. Pure: rows in, plain data out.
-import { formatDayHourMinute, formatHourMinute, localDay } from './time-format.js';
+import { formatDayHourMinute, formatHourMinute, formatHourMinuteSecond, localDay } from './time-format.js';
 import type { NumberFormat, OutputRow, TileSpec } from './wire.js';
 
 /** How values sharing a timestamp and a key become one. */
@@ -86,7 +86,7 @@ export function fieldsNeeded(tile: TileSpec): string[] {
     case 'line': return [...one(tile.value), ...one(tile.key)];
     case 'bar':
     case 'pie': return [...one(tile.value), ...one(tile.key)];
-    case 'table': return [...(tile.columns ?? [])];
+    case 'table': return [...(tile.columns ?? []), ...one(tile.value)];
     case 'funnel': return [...(tile.steps ?? [])];
     case 'heatmap': return [...one(tile.value), ...one(tile.y)];
   }
@@ -253,8 +253,11 @@ export interface TableData {
   readonly timestampMs: number | null;
 }
 
-/** The newest timestamp's rows, the given columns in order, largest first by the first numeric column, at most `top`. */
-export function tableData(rows: readonly OutputRow[], fields: readonly string[], columns: readonly string[], top: number): TableData {
+/**
+ * The newest timestamp's rows, the given columns in order, at most `top`, largest first by `sortBy`
+ * (the tile's `value`) when given, else by the first numeric column.
+ */
+export function tableData(rows: readonly OutputRow[], fields: readonly string[], columns: readonly string[], top: number, sortBy: string | null = null): TableData {
   const [newest] = newestTimestamps(rows, 1);
   const at = newest === undefined ? [] : rowsAt(rows, newest);
   const numeric = fields.map((f) => {
@@ -268,8 +271,8 @@ export function tableData(rows: readonly OutputRow[], fields: readonly string[],
     }
     return any;
   });
-  const sortBy = numeric.indexOf(true);
-  const sorted = sortBy < 0 ? at : [...at].sort((a, b) => (toNumber(b.row[fields[sortBy]!]) ?? -Infinity) - (toNumber(a.row[fields[sortBy]!]) ?? -Infinity));
+  const by = sortBy ?? fields[numeric.indexOf(true)];
+  const sorted = by === undefined ? at : [...at].sort((a, b) => (toNumber(b.row[by]) ?? -Infinity) - (toNumber(a.row[by]) ?? -Infinity));
   return {
     columns,
     numeric,
@@ -303,7 +306,7 @@ export function funnelData(rows: readonly OutputRow[], steps: readonly string[],
 // ---- heatmap ----
 
 export interface HeatmapGrid {
-  /** Column labels: each distinct timestamp, oldest first, as HH:MM (with the day when they span days). */
+  /** Column labels: each distinct timestamp, oldest first, as HH:MM (HH:MM:SS when two fall in one minute; with the day when they span days). */
   readonly x: readonly string[];
   readonly xMs: readonly number[];
   /** Row labels: the distinct values of the `y` field, sorted. */
@@ -332,6 +335,9 @@ export function heatmapGrid(rows: readonly OutputRow[], value: string, y: string
   const ys = [...new Set([...cells.values()].flatMap((c) => [...c.keys()]))].sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   const yIndex = new Map(ys.map((name, i) => [name, i]));
   const spansDays = new Set(xMs.map(localDay)).size > 1;
+  // Windows ending within the same minute (a 1-minute window hopping every 10 s) need their seconds.
+  const sameMinute = new Set(xMs.map((t) => Math.floor(t / 60_000))).size < xMs.length;
+  const label = spansDays ? (t: number) => formatDayHourMinute(t) : sameMinute ? formatHourMinuteSecond : formatHourMinute;
   const out: [number, number, number][] = [];
   let min = Infinity, max = -Infinity;
   xMs.forEach((t, xi) => {
@@ -343,7 +349,7 @@ export function heatmapGrid(rows: readonly OutputRow[], value: string, y: string
     }
   });
   return {
-    x: xMs.map((t) => (spansDays ? formatDayHourMinute(t) : formatHourMinute(t))),
+    x: xMs.map(label),
     xMs, y: ys, cells: out,
     min: out.length ? min : 0, max: out.length ? max : 0,
   };

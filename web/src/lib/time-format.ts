@@ -8,6 +8,11 @@ export function formatHourMinute(ms: number): string {
   return `${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+/** `14:05:30`: a heatmap column when windows end within a minute of each other. */
+export function formatHourMinuteSecond(ms: number): string {
+  return `${formatHourMinute(ms)}:${pad(new Date(ms).getSeconds())}`;
+}
+
 /** `31/12 14:05` (day and month in the locale's order): a heatmap column when the columns span days. */
 export function formatDayHourMinute(ms: number, locale?: string): string {
   const day = new Date(ms).toLocaleDateString(locale, { day: '2-digit', month: '2-digit' });

@@ -34,7 +34,7 @@ export function lineOption(series: readonly Series[], spec: FormatSpec): ChartOp
     tooltip: { trigger: 'axis', valueFormatter: valueFormatter(spec), confine: true },
     legend: { show: legend, type: 'scroll', top: 0 },
     xAxis: { type: 'time', axisLabel: { hideOverlap: true } },
-    yAxis: { type: 'value', axisLabel: { formatter: (v: number) => formatAxisValue(v, spec) } },
+    yAxis: { type: 'value', minInterval: spec.format === 'count' ? 1 : 0, axisLabel: { formatter: (v: number) => formatAxisValue(v, spec) } },
     series: series.map((s) => ({
       type: 'line', id: `line:${s.name}`, name: s.name, data: s.points.map((p) => [p[0], p[1]]),
       showSymbol: s.points.length < 40, symbolSize: 5, emphasis: { focus: 'series' },
@@ -48,7 +48,7 @@ export function barOption(top: TopCategories, spec: FormatSpec): ChartOption {
     ...BASE,
     grid: { ...GRID, top: 8, right: 24 },
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: valueFormatter(spec), confine: true },
-    xAxis: { type: 'value', axisLabel: { formatter: (v: number) => formatAxisValue(v, spec), hideOverlap: true } },
+    xAxis: { type: 'value', minInterval: spec.format === 'count' ? 1 : 0, axisLabel: { formatter: (v: number) => formatAxisValue(v, spec), hideOverlap: true } },
     yAxis: { type: 'category', inverse: true, data: top.items.map((i) => i.name), axisLabel: { width: 140, overflow: 'truncate' } },
     series: [{
       type: 'bar', id: 'bar', data: top.items.map((i) => i.value), barMaxWidth: 28,
