@@ -141,7 +141,7 @@ describe('HTTP ingestion', () => {
 
   test('health, readiness and metrics', async () => {
     assert.deepEqual(await (await s.fetch('/healthz')).json(), { status: 'ok' });
-    assert.deepEqual(await (await s.fetch('/readyz')).json(), { status: 'ready' });
+    assert.deepEqual(await (await s.fetch('/readyz')).json(), { status: 'ready', jobs: { running: 0, refused: [], failed: [] } });
     const text = await (await s.fetch('/metrics')).text();
     assert.match(text, /omnistream_messages_ingested_total\{transport="http"\} \d+/);
     assert.match(text, /omnistream_bytes_ingested_total\{transport="http"\} \d+/);

@@ -16,6 +16,7 @@ import { WebhookSink } from '../../src/outputs/webhook-sink.js';
 import { createLogger } from '../../src/telemetry/logger.js';
 import { Metrics } from '../../src/telemetry/metrics.js';
 import { createSchema, skipWithoutPostgres } from '../helpers/postgres.js';
+import { eventually } from '../helpers/jobs.js';
 import { tempDir } from '../helpers/server.js';
 
 const T0 = Date.UTC(2026, 11, 6, 10, 0, 0);
@@ -104,8 +105,8 @@ test('a failing webhook is retried with backoff and recovers without losing or r
     const rows: NewOutputRow[] = Array.from({ length: 5 }, (_, i) => ({ output: 'Alerts', job: 'j', tenant: 't', timestampMs: T0 + i, n: 0, row: { i } }));
     await store.commit('j', {}, rows, T0, []);
     dispatcher.start();
-    const deadline = Date.now() + 20_000;
-    while (hook.received.reduce((n, r) => n + r.body.rows.length, 0) < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    // Done once the last batch is recorded as delivered (the receiver has it a moment before).
+    await eventually('every row delivered', async () => (await store.backlog('Alerts')) === 0 && dispatcher.status().failures === 0 ? true : undefined, 20_000);
     assert.deepEqual(hook.received.flatMap((r) => r.body.rows.map((x) => x.row.i)), [0, 1, 2, 3, 4], 'every row, once, in order');
     assert.equal(hook.requests(), 3 + 3, 'three failures, then three batches of at most two');
     assert.equal(await store.backlog('Alerts'), 0);
