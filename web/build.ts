@@ -47,9 +47,9 @@ function indexHtml(js: string, css: string): string {
 <script type="module" src="/assets/${js}"></script>
 </head>
 <body>
-<div id="app" style="margin:2rem;font:16px system-ui,sans-serif;color:#5d6673"><p>Loading…</p>
+<div id="app"><div style="margin:2rem;font:16px system-ui,sans-serif;color:#5d6673"><p>Loading…</p>
 <p style="opacity:0;animation:omnistream-late 0s 8s forwards">Still loading? Reload the page. If this stays, the server's web app may be from another build: restart the server after <code>npm run build</code>.</p>
-<style>@keyframes omnistream-late{to{opacity:1}}</style></div>
+<style>@keyframes omnistream-late{to{opacity:1}}</style></div></div>
 <noscript><p style="margin:2rem;font:16px system-ui,sans-serif">This page needs JavaScript: the dashboards are drawn in the browser.</p></noscript>
 </body>
 </html>

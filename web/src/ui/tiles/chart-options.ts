@@ -44,9 +44,11 @@ export function lineOption(series: readonly Series[], spec: FormatSpec): ChartOp
 
 /** Horizontal bars, the largest on top, each with its value. */
 export function barOption(top: TopCategories, spec: FormatSpec): ChartOption {
+  // Room at the right for the longest value label (`1m 05s`, `€1,234.50`).
+  const longest = Math.max(0, ...top.items.map((i) => formatValue(i.value, spec).length));
   return {
     ...BASE,
-    grid: { ...GRID, top: 8, right: 24 },
+    grid: { ...GRID, top: 8, right: Math.min(120, 16 + 7 * longest) },
     tooltip: { trigger: 'axis', axisPointer: { type: 'shadow' }, valueFormatter: valueFormatter(spec), confine: true },
     xAxis: { type: 'value', minInterval: spec.format === 'count' ? 1 : 0, axisLabel: { formatter: (v: number) => formatAxisValue(v, spec), hideOverlap: true } },
     yAxis: { type: 'category', inverse: true, data: top.items.map((i) => i.name), axisLabel: { width: 140, overflow: 'truncate' } },
