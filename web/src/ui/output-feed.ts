@@ -2,10 +2,11 @@
 // followed live over the output's SSE stream — or polled, for outputs past the streams a page may
 // hold (a browser opens at most 6 connections to a server, and a stream holds one for good).
 //
-// Rows are loaded after the stream opens, so none committed in between is missed (merging by id
-// drops the overlap). EventSource reconnects by itself and resends the last row id, which the
-// server answers with the rows missed; rows are loaded again after every reconnect all the same,
-// since a stream that dropped before its first row has no id to resend. A stream the server
+// The rows are loaded first — every output's at once, before streams hold the page's connections —
+// then the stream opened; each time it opens, the rows since the newest held are loaded again, so
+// none committed in between is missed (merging by id drops the overlap). EventSource reconnects by
+// itself and resends the last row id, which the server answers with the rows missed; the load on
+// opening covers a stream that dropped before its first row, which has no id to resend. A stream the server
 // refused (an error status: EventSource then gives up) is retried with backoff, after a load that
 // tells why — a refused key or an output that does not exist stop the feed and say so.
 import { apiUrl, segment } from '../lib/api-url.js';
@@ -18,8 +19,6 @@ const LOAD_LIMIT = { range: MAX_ROWS_PER_OUTPUT, latest: 2_000 } as const;
 /** Rows asked for by each poll: the newest, from each tenant's newest timestamp held. */
 const POLL_LIMIT = 2_000;
 export const POLL_MS = 3_000;
-/** How long a stream waits to open before the rows are loaded anyway (a proxy may buffer streams). */
-const LOAD_ANYWAY_MS = 1_500;
 const RETRY_MS = { first: 1_000, max: 30_000 } as const;
 /** Old rows are dropped at least this often, also when no rows arrive. */
 const PRUNE_MS = 30_000;
@@ -133,9 +132,11 @@ export class OutputFeed {
   private connect(): void {
     if (this.failure !== null) return;
     if (this.transport === 'stream') {
-      this.openStream();
-      this.later(LOAD_ANYWAY_MS, () => {
-        if (!this.loaded && this.loading === null) void this.load();
+      if (this.loaded) return this.openStream();
+      const generation = this.generation;
+      // Opened after the first load, failed or not (a failed one is retried meanwhile).
+      void this.load().then(() => {
+        if (generation === this.generation && this.failure === null && this.es === null) this.openStream();
       });
     } else {
       void this.poll(this.generation);
@@ -163,10 +164,10 @@ export class OutputFeed {
     const es = new EventSource(apiUrl(`/api/outputs/${segment(this.output)}/stream`, this.key));
     this.es = es;
     es.addEventListener('open', () => {
-      const reconnected = this.streamDown || !this.loaded;
       this.streamDown = false;
       this.retryMs = RETRY_MS.first;
-      if (reconnected) void this.load();
+      // What was committed between the last load (or the last connection) and this one.
+      void this.load(this.loaded);
       this.changed();
     });
     es.addEventListener('rows', (e) => {
