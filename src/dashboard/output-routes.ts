@@ -67,43 +67,77 @@ export function outputRoutes(auth: Authenticator, jobs: JobManager): HttpPlugin 
           ?? await jobs.ledger.latestRows(o.name, { tenant, sinceMs, limit });
         ctx.json(200, { output: o.name, kind: o.kind, writers: jobs.writerStatuses(o.name), rows: rows.map(wireRow) });
       }),
-      route('GET', '/api/outputs/:name/stream', (ctx, viewer) => streamOutput(ctx, jobs, outputNamed(ctx.params.name!).name, tenantScope(viewer, ctx.query))),
+      route('GET', '/api/outputs/:name/stream', (ctx, viewer) => streamOutputs(ctx, jobs, [outputNamed(ctx.params.name!).name], tenantScope(viewer, ctx.query))),
+      // A page's one stream for all its outputs: a browser holds at most six connections to a server.
+      route('GET', '/api/stream', (ctx, viewer) => {
+        const names = (ctx.query.get('outputs') ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+        if (names.length === 0 || names.length > MAX_STREAM_OUTPUTS) throw new OmniError('invalid_argument', `outputs is a comma-separated list of 1 to ${MAX_STREAM_OUTPUTS} output names`);
+        const tenant = tenantScope(viewer, ctx.query);
+        return streamOutputs(ctx, jobs, [...new Set(names.map((n) => outputNamed(n).name))], tenant);
+      }),
     ],
   };
 }
 
-async function streamOutput(ctx: RequestContext, jobs: JobManager, output: string, tenant: string | undefined): Promise<void> {
+/** Outputs one page stream may carry (a dashboard's outputs; more would be a listing, not a page). */
+const MAX_STREAM_OUTPUTS = 50;
+/** Missed rows replayed per output on a resume; the page reloads its rows when it reconnects anyway. */
+const RESUME_ROWS = 5_000;
+
+/**
+ * Rows of several outputs as one stream: `rows` events {"output","rows"} in commit order, the
+ * event id the last row's id (ids rise across outputs, so one id resumes them all), `status`
+ * events with the writing jobs' clocks, and `reset` events when a job recomputes rows a page shows.
+ */
+async function streamOutputs(ctx: RequestContext, jobs: JobManager, outputs: readonly string[], tenant: string | undefined): Promise<void> {
   const lastEventId = ctx.req.headers['last-event-id'];
   const resumeAfter = typeof lastEventId === 'string' && /^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : undefined;
+  const wanted = new Set(outputs);
   const res = ctx.res;
   // A stream never ends on its own, so its connection is never reused: the server may close it at once at shutdown.
   res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-accel-buffering': 'no', connection: 'close' });
   res.write('retry: 1000\n\n');
   let lastSent = resumeAfter ?? 0;
+  /** Rows committed while missed rows were read from the ledger: sent after them. */
   let waiting: OutputRow[] | null = [];
   const send = (rows: readonly OutputRow[]): void => {
-    const mine = rows.filter((r) => r.id > lastSent && (tenant === undefined || r.tenant === tenant));
-    if (mine.length === 0) return;
-    lastSent = mine[mine.length - 1]!.id;
-    res.write(`id: ${lastSent}\nevent: rows\ndata: ${JSON.stringify({ rows: mine.map(wireRow) })}\n\n`);
-  };
-  const listener = (rows: readonly OutputRow[]): void => {
-    if (waiting) {
-      waiting.push(...rows);
-      return;
+    const byOutput = new Map<string, OutputRow[]>();
+    let last = lastSent;
+    for (const r of rows) {
+      if (r.id <= lastSent || !wanted.has(r.output) || (tenant !== undefined && r.tenant !== tenant)) continue;
+      let list = byOutput.get(r.output);
+      if (!list) byOutput.set(r.output, (list = []));
+      list.push(r);
+      last = Math.max(last, r.id);
     }
-    if (res.writableNeedDrain) {
-      // A reader that does not keep up is let go rather than buffered without bound; it resumes from its last id.
-      buffered += rows.length;
-      if (buffered > MAX_BUFFERED_ROWS) res.destroy();
-    }
-    send(rows);
+    if (byOutput.size === 0) return;
+    lastSent = last;
+    // Every event carries the same id, the newest sent: a reconnect resumes after all of them.
+    for (const [output, list] of byOutput) res.write(`id: ${last}\nevent: rows\ndata: ${JSON.stringify({ output, rows: list.map(wireRow) })}\n\n`);
   };
   let buffered = 0;
   res.on('drain', () => { buffered = 0; });
-  const unsubscribe = jobs.live.subscribe(output, listener);
+  const unsubscribe = jobs.live.subscribe({
+    rows(rows) {
+      if (waiting) {
+        waiting.push(...rows);
+        return;
+      }
+      if (res.writableNeedDrain) {
+        // A reader that does not keep up is let go rather than buffered without bound; it resumes from its last id.
+        buffered += rows.length;
+        if (buffered > MAX_BUFFERED_ROWS) res.destroy();
+      }
+      send(rows);
+    },
+    reset(job, resetOutputs, fromMs) {
+      const mine = resetOutputs.filter((o) => wanted.has(o));
+      if (mine.length > 0) res.write(`event: reset\ndata: ${JSON.stringify({ job, outputs: mine, from: fromMs === null ? null : new Date(fromMs).toISOString() })}\n\n`);
+    },
+  });
   const status = (): void => {
-    res.write(`event: status\ndata: ${JSON.stringify({ writers: jobs.writerStatuses(output) })}\n\n`);
+    const writers = outputs.length === 1 ? jobs.writerStatuses(outputs[0]!) : Object.fromEntries(outputs.map((o) => [o, jobs.writerStatuses(o)]));
+    res.write(`event: status\ndata: ${JSON.stringify({ writers })}\n\n`);
   };
   const heartbeat = setInterval(() => { if (!res.writableNeedDrain) res.write(': heartbeat\n\n'); }, HEARTBEAT_MS);
   const statusTimer = setInterval(status, STATUS_MS);
@@ -111,13 +145,8 @@ async function streamOutput(ctx: RequestContext, jobs: JobManager, output: strin
     status();
     // Rows committed while the client was away, then whatever arrived meanwhile, then live.
     if (resumeAfter !== undefined) {
-      for (;;) {
-        const missed = await jobs.ledger.rowsAfter(output, lastSent, 1_000);
-        if (missed.length === 0) break;
-        const before = lastSent;
-        send(missed);
-        if (lastSent === before) lastSent = missed[missed.length - 1]!.id;
-      }
+      const missed = (await Promise.all(outputs.map((o) => jobs.ledger.rowsAfter(o, resumeAfter, RESUME_ROWS)))).flat().sort((a, b) => a.id - b.id);
+      send(missed);
     }
     const held = waiting;
     waiting = null;

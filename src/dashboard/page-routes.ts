@@ -1,7 +1,7 @@
 // The web pages: the landing page, dashboards and live events are one page (dist/web/index.html,
 // built by `npm run build`) that routes on its path; its bundled assets; and the docs as text. The
 // pages hold no data: everything they show comes from the APIs, with the viewer key of the URL.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { HttpPlugin, RequestContext, Route } from '../http/route.js';
@@ -43,13 +43,17 @@ function notFound(res: RequestContext['res'], what: string): void {
 }
 
 export function pageRoutes(webDir: string = WEB_DIR): HttpPlugin {
-  let shell: Promise<string | null> | undefined;
-  // Read once: the build does not change under a running server (and a missing build is retried).
+  let shell: { html: string; mtimeMs: number } | undefined;
+  // Read again when a rebuild replaced it: the page must link the assets that exist now.
   const indexHtml = async (): Promise<string | null> => {
-    shell ??= readFile(join(webDir, 'index.html'), 'utf8').catch(() => null);
-    const html = await shell;
-    if (html === null) shell = undefined;
-    return html;
+    const path = join(webDir, 'index.html');
+    try {
+      const { mtimeMs } = await stat(path);
+      if (shell?.mtimeMs !== mtimeMs) shell = { html: await readFile(path, 'utf8'), mtimeMs };
+      return shell.html;
+    } catch {
+      return null;
+    }
   };
   const app: Route['handle'] = async (ctx) => {
     const html = await indexHtml();

@@ -293,8 +293,8 @@ export class JobManager {
 
   /** A job recomputes its rows from `fromMs`: the live view and the sinks that can drop rows do. */
   private async forget(name: string, fromMs: number | null): Promise<void> {
-    this.live.forget(name, fromMs);
     const job = this.jobs.get(name);
+    this.live.reset(name, job ? [...new Set([...job.spec.outputs.values(), job.spec.deadLetters])] : [], fromMs);
     for (const o of job?.spec.outputs.values() ?? []) await this.sinks.get(o)?.forget(name, fromMs);
   }
 

@@ -3,23 +3,24 @@
 // wait on storage.
 import type { OutputRow } from './output-row.js';
 
-export type RowListener = (rows: readonly OutputRow[]) => void;
+/** What a follower hears: rows as committed (in commit order, any mix of outputs), and resets. */
+export interface LiveListener {
+  rows(rows: readonly OutputRow[]): void;
+  /** A job is recomputing its rows of these outputs stamped at or after `fromMs` (all when null): what was shown of them is void. */
+  reset(job: string, outputs: readonly string[], fromMs: number | null): void;
+}
 
 export class LiveRows {
-  private readonly listeners = new Map<string, Set<RowListener>>();
+  private readonly listeners = new Set<LiveListener>();
   private readonly recent = new Map<string, OutputRow[]>();
 
   /** Rows kept per output. */
   constructor(private readonly keep = 1_000) {}
 
-  subscribe(output: string, listener: RowListener): () => void {
-    let set = this.listeners.get(output);
-    if (!set) this.listeners.set(output, (set = new Set()));
-    set.add(listener);
-    return () => {
-      set.delete(listener);
-      if (set.size === 0) this.listeners.delete(output);
-    };
+  /** Follows every output; a follower picks the rows it wants (their ids rise across outputs). */
+  subscribe(listener: LiveListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Rows just committed, in commit order (any mix of outputs). */
@@ -32,12 +33,11 @@ export class LiveRows {
     }
     for (const [output, list] of byOutput) {
       const kept = this.recent.get(output);
-      if (kept) {
-        kept.push(...list);
-        if (kept.length > this.keep * 2) this.recent.set(output, kept.slice(-this.keep));
-      }
-      for (const l of this.listeners.get(output) ?? []) l(list);
+      if (!kept) continue;
+      kept.push(...list);
+      if (kept.length > this.keep * 2) this.recent.set(output, kept.slice(-this.keep));
     }
+    for (const l of this.listeners) l.rows(rows);
   }
 
   /** Starts keeping an output's recent rows, from what storage holds. */
@@ -59,8 +59,9 @@ export class LiveRows {
     return rows.slice(-limit);
   }
 
-  /** Forgets rows a replay is about to recompute. */
-  forget(job: string, fromMs: number | null): void {
+  /** Forgets rows a replay is about to recompute, and tells the followers. */
+  reset(job: string, outputs: readonly string[], fromMs: number | null): void {
     for (const [output, kept] of this.recent) this.recent.set(output, kept.filter((r) => r.job !== job || (fromMs !== null && r.timestampMs < fromMs)));
+    for (const l of this.listeners) l.reset(job, outputs, fromMs);
   }
 }

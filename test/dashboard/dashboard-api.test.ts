@@ -90,6 +90,32 @@ describe('dashboards, viewer keys and live events', () => {
     assert.ok(rows.length > 0 && rows.every((r) => r.tenant === 'brand-a'), JSON.stringify(rows));
   });
 
+  test('one stream for a page\'s outputs: rows of each named output in commit order, a reset when a job recomputes', async () => {
+    const controller = new AbortController();
+    const res = await s.fetch(`/api/stream?outputs=Views,$deadletters&key=${allKey}`, { signal: controller.signal });
+    assert.equal(res.status, 200);
+    const reader = res.body!.getReader();
+    let text = '';
+    const read = async (pattern: RegExp) => eventually(`${pattern}`, async () => {
+      const { value } = await reader.read();
+      text += Buffer.from(value!).toString();
+      return pattern.test(text) ? true : undefined;
+    });
+    await read(/event: status\ndata: \{"writers":\{"Views":\[\{"job":"views"/);
+    assert.equal((await s.fetch(`/devices/${a.deviceId}/messages/events`, { method: 'POST', headers: { authorization: s.deviceToken(a) }, body: 'not json' })).status, 204);
+    await post(a, { event: 'product_viewed', sku: 'A-9' });
+    await read(/"output":"\$deadletters"/);
+    await read(/"output":"Views","rows":\[[^\n]*A-9/);
+    const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((m) => Number(m[1]));
+    assert.deepEqual(ids, [...ids].sort((x, y) => x - y), 'ids rise across outputs');
+    const replay = await s.fetch('/api/jobs/views/replay', { method: 'POST', headers: { authorization: s.policyToken('service'), 'content-type': 'application/json' }, body: '{"from":"earliest"}' });
+    assert.equal(replay.status, 200);
+    await read(/event: reset\ndata: \{"job":"views","outputs":\["Views","\$deadletters"\],"from":null\}/);
+    controller.abort();
+    assert.equal((await s.fetch(`/api/stream?key=${allKey}`)).status, 400);
+    assert.equal((await s.fetch(`/api/stream?outputs=Views,Nope&key=${allKey}`)).status, 404);
+  });
+
   test('wrong, revoked or missing credentials get a 401 that says what to do', async () => {
     const unknown = await json<{ error: { code: string; message: string } }>('/api/outputs/Views?key=vk_nope', 401);
     assert.equal(unknown.error.code, 'invalid_viewer_key');
