@@ -32,6 +32,18 @@ export function tenantScope(viewer: Viewer, query: URLSearchParams): string | un
   return viewer.tenant;
 }
 
+/** Whether the credential that opened a stream is still good (a key can be revoked, a token expire). */
+export function stillViewer(auth: Authenticator, ctx: RequestContext): () => boolean {
+  return () => {
+    try {
+      viewerOf(auth, ctx);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+}
+
 /** Who may read outputs: a viewer key (`?key=`) or a policy with ServiceConnect. */
 export function viewerOf(auth: Authenticator, ctx: RequestContext): Viewer {
   return auth.viewer(ctx.req.headers.authorization, ctx.query.get('key'));
@@ -67,13 +79,13 @@ export function outputRoutes(auth: Authenticator, jobs: JobManager): HttpPlugin 
           ?? await jobs.ledger.latestRows(o.name, { tenant, sinceMs, limit });
         ctx.json(200, { output: o.name, kind: o.kind, writers: jobs.writerStatuses(o.name), rows: rows.map(wireRow) });
       }),
-      route('GET', '/api/outputs/:name/stream', (ctx, viewer) => streamOutputs(ctx, jobs, [outputNamed(ctx.params.name!).name], tenantScope(viewer, ctx.query))),
+      route('GET', '/api/outputs/:name/stream', (ctx, viewer) => streamOutputs(ctx, jobs, [outputNamed(ctx.params.name!).name], tenantScope(viewer, ctx.query), stillViewer(auth, ctx))),
       // A page's one stream for all its outputs: a browser holds at most six connections to a server.
       route('GET', '/api/stream', (ctx, viewer) => {
         const names = (ctx.query.get('outputs') ?? '').split(',').map((n) => n.trim()).filter(Boolean);
         if (names.length === 0 || names.length > MAX_STREAM_OUTPUTS) throw new OmniError('invalid_argument', `outputs is a comma-separated list of 1 to ${MAX_STREAM_OUTPUTS} output names`);
         const tenant = tenantScope(viewer, ctx.query);
-        return streamOutputs(ctx, jobs, [...new Set(names.map((n) => outputNamed(n).name))], tenant);
+        return streamOutputs(ctx, jobs, [...new Set(names.map((n) => outputNamed(n).name))], tenant, stillViewer(auth, ctx));
       }),
     ],
   };
@@ -89,7 +101,7 @@ const RESUME_ROWS = 5_000;
  * event id the last row's id (ids rise across outputs, so one id resumes them all), `status`
  * events with the writing jobs' clocks, and `reset` events when a job recomputes rows a page shows.
  */
-async function streamOutputs(ctx: RequestContext, jobs: JobManager, outputs: readonly string[], tenant: string | undefined): Promise<void> {
+async function streamOutputs(ctx: RequestContext, jobs: JobManager, outputs: readonly string[], tenant: string | undefined, allowed: () => boolean): Promise<void> {
   const lastEventId = ctx.req.headers['last-event-id'];
   const resumeAfter = typeof lastEventId === 'string' && /^\d{1,15}$/.test(lastEventId) ? Number(lastEventId) : undefined;
   const wanted = new Set(outputs);
@@ -136,6 +148,11 @@ async function streamOutputs(ctx: RequestContext, jobs: JobManager, outputs: rea
     },
   });
   const status = (): void => {
+    // A revoked key ends its streams too, not only its next request.
+    if (!allowed()) {
+      res.end();
+      return;
+    }
     const writers = outputs.length === 1 ? jobs.writerStatuses(outputs[0]!) : Object.fromEntries(outputs.map((o) => [o, jobs.writerStatuses(o)]));
     res.write(`event: status\ndata: ${JSON.stringify({ writers })}\n\n`);
   };
@@ -153,6 +170,7 @@ async function streamOutputs(ctx: RequestContext, jobs: JobManager, outputs: rea
     send(held);
     await new Promise<void>((resolve) => {
       res.once('close', resolve);
+      res.once('finish', resolve);
       jobs.closing.addEventListener('abort', () => resolve(), { once: true });
     });
   } finally {

@@ -123,8 +123,13 @@ describe('dashboards, viewer keys and live events', () => {
     assert.match(none.error.message, /viewer key \(\?key=vk_…\)/);
     const revoked = (await s.keys.addViewerKey('brand-a')).key;
     assert.equal((await s.fetch(`/api/dashboards?key=${revoked}`)).status, 200);
+    const open = await s.fetch(`/api/stream?outputs=Views&key=${revoked}`);
+    assert.equal(open.status, 200);
     await s.keys.revokeViewerKey(revoked);
     assert.equal((await s.fetch(`/api/dashboards?key=${revoked}`)).status, 401);
+    // A stream opened with the key ends within a status tick of the revocation.
+    const reader = open.body!.getReader();
+    await eventually('the stream to end', async () => ((await reader.read()).done ? true : undefined), 10_000);
     // A device token is no viewer.
     assert.equal((await s.fetch('/api/dashboards', { headers: { authorization: s.deviceToken(a) } })).status, 401);
     // A policy token is.
