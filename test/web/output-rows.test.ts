@@ -109,6 +109,19 @@ test('the version rises with every change, and only then', () => {
   assert.equal(store.version, v1 + 2);
 });
 
+test('rows a job recomputes are dropped whole, and come back when loaded again', () => {
+  const store = new OutputRows();
+  const mine = [row(0, { n: 1 }), row(1, { n: 2 })];
+  const theirs = { ...row(1, { n: 3 }), job: 'other' };
+  store.merge([...mine, theirs]);
+  const v = store.version;
+  assert.equal(store.drop((r) => r.job === 'j' && r.timestampMs >= T0 + MIN), 1);
+  assert.deepEqual(store.all.map((r) => r.row.n), [1, 3]);
+  assert.ok(store.version > v);
+  assert.equal(store.drop(() => false), 0);
+  assert.equal(store.merge(mine), 1, 'a dropped row loaded again is new again');
+});
+
 test('tenants are listed sorted', () => {
   const store = new OutputRows();
   store.merge([row(0, {}, 'brand-b'), row(0, {}, 'brand-a'), row(1, {}, 'brand-b')]);

@@ -1,12 +1,12 @@
 // What the pages accept from the APIs: the server's tile types and formats (pinned to the config's
-// lists), tiles a newer server may send, malformed answers and rows.
+// lists), tiles a newer server may send, malformed answers and rows, the events of a page's stream.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { NUMBER_FORMATS as SERVER_FORMATS, TILE_TYPES as SERVER_TYPES } from '../../src/config/dashboard-settings.js';
 import { apiUrl, segment } from '../../web/src/lib/api-url.js';
 import {
-  NUMBER_FORMATS, parseDashboard, parseDashboardList, parseLiveEvents, parseOutputRows, parseRows, parseServerError, parseTile,
-  TILE_TYPES, WireError,
+  NUMBER_FORMATS, parseDashboard, parseDashboardList, parseLiveEvents, parseOutputRows, parseRows, parseServerError, parseStreamReset,
+  parseStreamRows, parseStreamStatus, parseTile, TILE_TYPES, WireError,
 } from '../../web/src/lib/wire.js';
 
 test('the page draws every tile type and format the config accepts', () => {
@@ -62,6 +62,34 @@ describe('rows', () => {
   test('error answers', () => {
     assert.deepEqual(parseServerError({ error: { code: 'invalid_viewer_key', message: 'No such key' } }), { code: 'invalid_viewer_key', message: 'No such key' });
     assert.equal(parseServerError({ rows: [] }), null);
+  });
+});
+
+describe('a page\'s stream', () => {
+  const writer = { job: 'products', state: 'running', clock: '2026-01-01T12:00:00.000Z', watermark: '2026-01-01T11:59:58.000Z' };
+
+  test('rows events name their output (or not, from a stream of one output)', () => {
+    const row = { id: 4, job: 'j', tenant: 'a', timestamp: '2026-01-01T12:00:00.000Z', row: { n: 1 } };
+    assert.deepEqual(parseStreamRows({ output: 'Funnel', rows: [row, { id: 5 }] }), {
+      output: 'Funnel', rows: [{ id: 4, job: 'j', tenant: 'a', timestampMs: Date.UTC(2026, 0, 1, 12), row: { n: 1 } }], rejected: 1,
+    });
+    assert.equal(parseStreamRows({ rows: [] }).output, null);
+    assert.throws(() => parseStreamRows({ output: 'Funnel' }), WireError);
+  });
+
+  test('status events: the writers by output, or one list', () => {
+    const byOutput = parseStreamStatus({ writers: { Funnel: [writer], Sales: [] } });
+    assert.equal(byOutput.kind, 'by-output');
+    assert.deepEqual(byOutput.kind === 'by-output' ? [...byOutput.writers] : null, [['Funnel', [writer]], ['Sales', []]]);
+    assert.deepEqual(parseStreamStatus({ writers: [writer] }), { kind: 'one-output', writers: [writer] });
+    assert.throws(() => parseStreamStatus({ writers: 'none' }), WireError);
+  });
+
+  test('reset events: the job, its outputs, and from when (all its rows when null)', () => {
+    assert.deepEqual(parseStreamReset({ job: 'products', outputs: ['Funnel', 'Sales'], from: '2026-01-01T12:00:00.000Z' }), { job: 'products', outputs: ['Funnel', 'Sales'], fromMs: Date.UTC(2026, 0, 1, 12) });
+    assert.deepEqual(parseStreamReset({ job: 'products', outputs: ['Funnel'], from: null }), { job: 'products', outputs: ['Funnel'], fromMs: null });
+    assert.throws(() => parseStreamReset({ job: 'products', outputs: ['Funnel'], from: 'soon' }), /from is not a time/);
+    assert.throws(() => parseStreamReset({ outputs: [] }), /job is not text/);
   });
 });
 

@@ -2,7 +2,8 @@
 // id), kept in timestamp order, and pruned so memory stays bounded however long the page is open —
 // rows older than the dashboard's range go, except each tenant's newest timestamps (a card compares
 // the newest with the one before), and never more than a cap, the oldest timestamps going whole so
-// no timestamp is left half there. Pure.
+// no timestamp is left half there; rows a job recomputes (a replay) are dropped on the server's
+// word. Pure.
 import type { OutputRow } from './wire.js';
 
 /** Rows kept per output at most; the server answers at most this many too. */
@@ -109,6 +110,19 @@ export class OutputRows {
       for (const r of kept) this.ids.add(r.id);
     }
     return before - kept.length;
+  }
+
+  /** Drops the rows `voided` picks (a job's rows it is recomputing); returns how many went. */
+  drop(voided: (r: OutputRow) => boolean): number {
+    const kept = this.rows.filter((r) => !voided(r));
+    const gone = this.rows.length - kept.length;
+    if (gone > 0) {
+      this.changes++;
+      this.rows = kept;
+      this.ids.clear();
+      for (const r of kept) this.ids.add(r.id);
+    }
+    return gone;
   }
 
   /** The tenants of the rows held, sorted. */

@@ -1,7 +1,8 @@
-// What the server's APIs answer, as the pages read it: dashboards, output rows, writer statuses
-// and live events. Everything that crosses the wire is checked here once, so the rest of the app
-// works on shapes it can trust; a malformed answer becomes a WireError that names what was wrong
-// (the page shows it), never an exception deep in a chart. Pure: no DOM, testable under Node.
+// What the server's APIs answer, as the pages read it: dashboards, output rows, writer statuses,
+// the events of a page's stream (rows, status, reset) and live events. Everything that crosses the
+// wire is checked here once, so the rest of the app works on shapes it can trust; a malformed
+// answer becomes a WireError that names what was wrong (the page shows it), never an exception
+// deep in a chart. Pure: no DOM, testable under Node.
 
 /** The tile types this page draws (the server's list: src/config/dashboard-settings.ts, pinned by a test). */
 export const TILE_TYPES = ['card', 'line', 'bar', 'table', 'funnel', 'pie', 'heatmap'] as const;
@@ -254,6 +255,54 @@ export function parseOutputRows(json: unknown): OutputRowsAnswer {
   const o = obj(json, 'the output answer');
   const { rows, rejected } = parseRows(o);
   return { output: typeof o.output === 'string' ? o.output : '', writers: parseWriters(o.writers), rows, rejected };
+}
+
+// ---- a page's stream (GET /api/stream?outputs=…, or one output's /api/outputs/{name}/stream) ----
+
+/** A `rows` event: `output` is null when the event does not name it (a server from before one stream carried several). */
+export interface StreamRows {
+  readonly output: string | null;
+  readonly rows: readonly OutputRow[];
+  readonly rejected: number;
+}
+
+export function parseStreamRows(json: unknown): StreamRows {
+  const o = obj(json, 'a rows event');
+  const { rows, rejected } = parseRows(o);
+  return { output: typeof o.output === 'string' ? o.output : null, rows, rejected };
+}
+
+/**
+ * A `status` event: the writing jobs by output (`{"writers":{"A":[…]}}`), or one list when the
+ * stream carries one output (`{"writers":[…]}`: one output's stream, and the page's stream of one).
+ */
+export type StreamStatus =
+  | { readonly kind: 'by-output'; readonly writers: ReadonlyMap<string, readonly WriterStatus[]> }
+  | { readonly kind: 'one-output'; readonly writers: readonly WriterStatus[] };
+
+export function parseStreamStatus(json: unknown): StreamStatus {
+  const o = obj(json, 'a status event');
+  if (Array.isArray(o.writers)) return { kind: 'one-output', writers: parseWriters(o.writers) };
+  const byOutput = obj(o.writers, 'a status event\'s writers');
+  return { kind: 'by-output', writers: new Map(Object.entries(byOutput).map(([output, w]) => [output, parseWriters(w)])) };
+}
+
+/** A `reset` event: `job` recomputes its rows of `outputs` stamped at or after `fromMs` (all of them when null). */
+export interface StreamReset {
+  readonly job: string;
+  readonly outputs: readonly string[];
+  readonly fromMs: number | null;
+}
+
+export function parseStreamReset(json: unknown): StreamReset {
+  const what = 'a reset event';
+  const o = obj(json, what);
+  const job = str(o, 'job', what);
+  const outputs = strList(o, 'outputs', what) ?? [];
+  const from = strOrNull(o, 'from', what);
+  const fromMs = from === null ? null : Date.parse(from);
+  if (fromMs !== null && !Number.isFinite(fromMs)) throw new WireError(`${what}.from is not a time: ${JSON.stringify(from)}`);
+  return { job, outputs, fromMs };
 }
 
 /** One live event, or null when it is malformed. */

@@ -1,25 +1,10 @@
 // Reading the APIs: every URL with the page's viewer key, and every failure as one of three errors
-// the pages tell apart — the key was refused (show how to get one), the server answered an error
-// (say what it said), or it could not be reached (retry).
+// the pages tell apart (lib/api-errors.ts) — the key was refused (show how to get one), the server
+// answered an error (say what it said), or it could not be reached (retry).
+import { ApiError, KeyRefusedError, UnreachableError } from '../lib/api-errors.js';
 import { parseServerError } from '../lib/wire.js';
 
-/** An error answer of the server: its status, code and message. */
-export class ApiError extends Error {
-  override readonly name: string = 'ApiError';
-  constructor(readonly status: number, readonly code: string, message: string) {
-    super(message);
-  }
-}
-
-/** 401: no key, or a key the server does not know (`unauthorized`, `invalid_viewer_key`). */
-export class KeyRefusedError extends ApiError {
-  override readonly name = 'KeyRefusedError';
-}
-
-/** No answer: the server is down, restarting, or the network is gone. */
-export class UnreachableError extends Error {
-  override readonly name = 'UnreachableError';
-}
+export { ApiError, KeyRefusedError, UnreachableError };
 
 /** The viewer key of the page's URL (`?key=vk_…`), or null. */
 export function viewerKey(): string | null {

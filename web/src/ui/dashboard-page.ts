@@ -1,5 +1,6 @@
-// A dashboard: its tiles on a 4-column grid (one column on a phone), each output's rows loaded and
-// followed live once however many tiles read it; a time range for line and heatmap tiles; for a
+// A dashboard: its tiles on a 4-column grid (one column on a phone), each output's rows loaded
+// once however many tiles read it, and all of them followed live over one stream (page-feeds.ts);
+// a time range for line and heatmap tiles; for a
 // viewer key that sees every tenant, a choice of tenant. The range and tenant are in the URL, so a
 // link shows what its sender saw.
 import { apiUrl, segment } from '../lib/api-url.js';
@@ -7,18 +8,13 @@ import { timeRangeOf, TIME_RANGES, type TimeRange } from '../lib/time-range.js';
 import { parseDashboard, WireError, type DashboardSpec } from '../lib/wire.js';
 import { ApiError, getJson, KeyRefusedError, pageLink, setPageParam, UnreachableError } from './api-client.js';
 import { h, withCode } from './dom.js';
-import { OutputFeed, type Transport } from './output-feed.js';
+import { browserFeedEnvironment } from './browser-feed-environment.js';
+import { PageFeeds } from './page-feeds.js';
 import { keyNeededPage, messagePage, shell } from './page-shell.js';
 import { onThemeChange } from './theme.js';
 import { TileView } from './tiles/tile-view.js';
 
-/**
- * Outputs streamed at most per page; the others are polled. A browser opens at most 6 connections
- * to one server across all its tabs, and a stream holds one as long as the page is open: past
- * this, loads and other tabs would wait for a connection that never frees.
- */
-export const MAX_STREAMS = 4;
-/** A page hidden this long lets go of its streams (and polls), and takes them up again when shown. */
+/** A page hidden this long lets go of its stream, and takes it up again when shown. */
 const SUSPEND_AFTER_MS = 15_000;
 const RETRY_LOAD_MS = 5_000;
 const ALL = '';
@@ -56,9 +52,9 @@ function showDashboard(root: HTMLElement, controls: HTMLElement, main: HTMLEleme
   // A key bound to a tenant sees only its rows: there is nothing to choose.
   let tenant: string | null = spec.viewer.tenant === null ? params.get('tenant') || null : null;
 
-  // One feed per output, whichever tiles read it; the first outputs (in reading order) streamed.
+  // One feed per output, whichever tiles read it, in reading order.
   const usesRange = new Set(spec.tiles.filter((t) => t.problem === null && (t.type === 'line' || t.type === 'heatmap')).map((t) => t.output));
-  const feeds = new Map<string, OutputFeed>();
+  const outputs = [...new Set(spec.tiles.filter((t) => t.problem === null).map((t) => t.output))];
   let refused = false;
   const onKeyRefused = (e: KeyRefusedError): void => {
     if (refused) return;
@@ -66,11 +62,8 @@ function showDashboard(root: HTMLElement, controls: HTMLElement, main: HTMLEleme
     teardown();
     keyNeededPage(root, 'dashboard', key, e);
   };
-  for (const t of spec.tiles) {
-    if (t.problem !== null || feeds.has(t.output)) continue;
-    const transport: Transport = feeds.size < MAX_STREAMS ? 'stream' : 'poll';
-    feeds.set(t.output, new OutputFeed(t.output, key, transport, usesRange.has(t.output) ? range.ms : null, onKeyRefused));
-  }
+  const live = new PageFeeds(outputs.map((output) => ({ output, rangeMs: usesRange.has(output) ? range.ms : null })), key, onKeyRefused, browserFeedEnvironment);
+  const feeds = live.feeds;
   const tiles = spec.tiles.map((t) => new TileView(t, t.problem === null ? feeds.get(t.output)! : null, () => ({ tenant, range })));
   const renderAll = (): void => tiles.forEach((t) => t.schedule());
 
@@ -117,26 +110,26 @@ function showDashboard(root: HTMLElement, controls: HTMLElement, main: HTMLEleme
       for (const t of tiles) t.schedule();
       refreshTenants();
     });
-    feed.start();
   }
+  live.start();
   renderAll();
 
   const offTheme = onThemeChange(renderAll);
   let hiddenTimer: ReturnType<typeof setTimeout> | null = null;
   const onVisibility = (): void => {
     if (document.hidden) {
-      hiddenTimer ??= setTimeout(() => feeds.forEach((f) => f.suspend()), SUSPEND_AFTER_MS);
+      hiddenTimer ??= setTimeout(() => live.suspend(), SUSPEND_AFTER_MS);
     } else {
       if (hiddenTimer !== null) clearTimeout(hiddenTimer);
       hiddenTimer = null;
-      feeds.forEach((f) => f.resume());
+      live.resume();
       renderAll();
     }
   };
   document.addEventListener('visibilitychange', onVisibility);
-  const onPageHide = (): void => feeds.forEach((f) => f.suspend());
-  const onPageShow = (): void => feeds.forEach((f) => f.resume());
-  // Leaving the page closes its streams at once (and a page restored from the back-forward cache takes them up again).
+  const onPageHide = (): void => live.suspend();
+  const onPageShow = (): void => live.resume();
+  // Leaving the page closes its stream at once (and a page restored from the back-forward cache takes it up again).
   window.addEventListener('pagehide', onPageHide);
   window.addEventListener('pageshow', onPageShow);
 
@@ -146,7 +139,7 @@ function showDashboard(root: HTMLElement, controls: HTMLElement, main: HTMLEleme
     window.removeEventListener('pagehide', onPageHide);
     window.removeEventListener('pageshow', onPageShow);
     if (hiddenTimer !== null) clearTimeout(hiddenTimer);
-    for (const f of feeds.values()) f.stop();
+    live.stop();
     for (const t of tiles) t.dispose();
   }
 }

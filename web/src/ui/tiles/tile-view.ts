@@ -7,7 +7,7 @@ import { formatClock } from '../../lib/time-format.js';
 import type { TimeRange } from '../../lib/time-range.js';
 import type { TileSpec, WriterStatus } from '../../lib/wire.js';
 import { h, withCode } from '../dom.js';
-import { POLL_MS, type OutputFeed } from '../output-feed.js';
+import { type OutputFeed } from '../output-feed.js';
 import { currentTheme } from '../theme.js';
 import { cardBody } from './card-body.js';
 import { chartBody } from './chart-body.js';
@@ -137,7 +137,6 @@ export class TileView {
     if (mark !== null) parts.push(`watermark ${formatClock(mark, now)}`);
     const state = notRunning(feed.writers);
     if (state) parts.push(state);
-    if (feed.transport === 'poll') parts.push(`refreshed every ${POLL_MS / 1000} s`);
     if (choices.tenant === null && this.spec.type !== 'table') {
       const tenants = new Set(feed.rows.all.map((r) => r.tenant)).size;
       if (tenants > 1) parts.push(`${tenants} tenants ${combineOf(this.spec.format) === 'sum' ? 'added up' : 'averaged'}`);
