@@ -64,7 +64,7 @@ function showDashboard(root: HTMLElement, controls: HTMLElement, main: HTMLEleme
   };
   const live = new PageFeeds(outputs.map((output) => ({ output, rangeMs: usesRange.has(output) ? range.ms : null })), key, onKeyRefused, browserFeedEnvironment);
   const feeds = live.feeds;
-  const tiles = spec.tiles.map((t) => new TileView(t, t.problem === null ? feeds.get(t.output)! : null, () => ({ tenant, range })));
+  const tiles = spec.tiles.map((t, i) => new TileView(t, i, t.problem === null ? feeds.get(t.output)! : null, () => ({ tenant, range })));
   const renderAll = (): void => tiles.forEach((t) => t.schedule());
 
   // The controls: range (when a tile uses one) and tenant (when rows of several come).

@@ -3,7 +3,7 @@ import { changeOf, formatChange, formatValue } from '../../lib/number-format.js'
 import { cardData } from '../../lib/tile-data.js';
 import { formatClock } from '../../lib/time-format.js';
 import { h } from '../dom.js';
-import type { TileBody } from './tile-body.js';
+import { iso, type TileBody } from './tile-body.js';
 
 export function cardBody(): TileBody {
   const value = h('div', { class: 'card-value' });
@@ -14,15 +14,15 @@ export function cardBody(): TileBody {
     el,
     draw(rows, fields, ctx) {
       const data = cardData(rows, fields.value!, ctx.combine);
-      if (data.value === null) return null;
+      if (data.value === null || data.timestampMs === null) return 'No value to show yet.';
       value.textContent = formatValue(data.value, ctx.format);
       const c = formatChange(changeOf(data.value, data.previous, ctx.format.format));
       change.textContent = c.text;
       change.dataset.direction = c.direction;
       note.textContent = data.previous === null || data.previousMs === null
-        ? `at ${formatClock(data.timestampMs!, ctx.nowMs)}`
-        : `at ${formatClock(data.timestampMs!, ctx.nowMs)}, against ${formatValue(data.previous, ctx.format)} at ${formatClock(data.previousMs, ctx.nowMs)}`;
-      return null;
+        ? `at ${formatClock(data.timestampMs, ctx.nowMs)}`
+        : `at ${formatClock(data.timestampMs, ctx.nowMs)}, against ${formatValue(data.previous, ctx.format)} at ${formatClock(data.previousMs, ctx.nowMs)}`;
+      return { value: data.value, at: iso(data.timestampMs) };
     },
     dispose() {},
   };

@@ -4,7 +4,7 @@
 import { formatValue, NO_VALUE } from '../../lib/number-format.js';
 import { tableData, toNumber } from '../../lib/tile-data.js';
 import { h } from '../dom.js';
-import type { TileBody } from './tile-body.js';
+import { iso, type TileBody } from './tile-body.js';
 
 function cellText(v: unknown): string {
   if (v === null || v === undefined) return NO_VALUE;
@@ -31,7 +31,8 @@ export function tableBody(): TileBody {
           : h('td', null, cellText(v))))));
       table.replaceChildren(h('thead', null, head), h('tbody', null, body));
       note.textContent = t.total > t.rows.length ? `The top ${t.rows.length} of ${t.total} rows` : '';
-      return null;
+      if (t.timestampMs === null) return 'No rows to show yet.';
+      return { columns: t.showTenant ? ['tenant', ...t.columns] : t.columns, rows: t.rows.map((r) => (t.showTenant ? [r.tenant, ...r.cells] : r.cells)), at: iso(t.timestampMs) };
     },
     dispose() {},
   };

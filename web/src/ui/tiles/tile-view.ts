@@ -2,6 +2,24 @@
 // last came, how far the writing jobs have read (their watermark), whether live updates are
 // flowing. Before there is anything to draw it says why instead: the tile's problem from the
 // server, an output that does not exist, rows not there yet, fields the rows do not have.
+//
+// For end-to-end tests and tools that read the page without parsing canvas pixels, each tile's
+// element (`section.tile`) carries, updated whenever the tile renders:
+//   data-tile     its index on the dashboard (0, 1, …), in the config's order
+//   data-type     card, line, bar, table, funnel, pie or heatmap
+//   data-output   the output it reads
+//   data-state    loading  — the output's rows are not loaded yet
+//                 ready    — drawn from rows (a chart is painted at ECharts' next frame)
+//                 empty    — loaded, but nothing to draw: no rows yet (of the tenant shown), none in the range
+//                 problem  — says what is wrong, and may recover by itself: rows that cannot be loaded now
+//                            (retried), fields the rows do not have, values that are not numbers
+//                 failed   — will not show rows until the config or the server changes: the tile's
+//                            config has a problem, its output does not exist or was refused
+//   data-summary  when ready: what it shows, as compact JSON (TileSummary in tile-body.ts) — a card's
+//                 value, the top categories with their values (bar, pie, table rows), the funnel's
+//                 steps, each line's and each heatmap row's newest value, and `at`, the newest
+//                 timestamp drawn; absent in the other states
+//   data-phase    the output's live updates: loading, connecting, live, reconnecting, suspended, failed
 import { combineOf, fieldsOf, forTenant, noNumbersProblem, resolveTileFields } from '../../lib/tile-data.js';
 import { formatClock } from '../../lib/time-format.js';
 import type { TimeRange } from '../../lib/time-range.js';
@@ -12,7 +30,10 @@ import { currentTheme } from '../theme.js';
 import { cardBody } from './card-body.js';
 import { chartBody } from './chart-body.js';
 import { tableBody } from './table-body.js';
-import type { TileBody, TileContext } from './tile-body.js';
+import type { TileBody, TileContext, TileSummary } from './tile-body.js';
+
+/** What a tile shows, as its `data-state` says (see above). */
+export type TileState = 'loading' | 'ready' | 'empty' | 'problem' | 'failed';
 
 /** What the page has chosen, read at each render. */
 export interface TileChoices {
@@ -55,10 +76,10 @@ export class TileView {
   /** What the body last drew from: drawn again only when it changes (status events come every 2 s). */
   private drawn = '';
 
-  constructor(private readonly spec: TileSpec, private readonly feed: OutputFeed | null, private readonly choices: () => TileChoices) {
+  constructor(private readonly spec: TileSpec, index: number, private readonly feed: OutputFeed | null, private readonly choices: () => TileChoices) {
     this.body = bodyFor(spec);
     this.content = h('div', { class: 'tile-content' }, this.body.el, this.message);
-    this.el = h('section', { class: `tile w${spec.width} tile-${spec.type}` },
+    this.el = h('section', { class: `tile w${spec.width} tile-${spec.type}`, 'data-tile': index, 'data-type': spec.type, 'data-output': spec.output, 'data-state': 'loading' },
       h('header', { class: 'tile-head' }, h('h2', null, spec.title || spec.output)),
       this.banner, this.content, this.foot);
   }
@@ -79,16 +100,16 @@ export class TileView {
 
   render(): void {
     const spec = this.spec;
-    if (spec.problem !== null || this.feed === null) return this.say(spec.problem ?? 'This tile has no output', 'problem');
+    if (spec.problem !== null || this.feed === null) return this.say(spec.problem ?? 'This tile has no output', 'failed');
     const feed = this.feed;
     const choices = this.choices();
     this.renderStatus(feed, choices);
-    if (feed.failure !== null) return this.say(feed.failure, 'problem');
+    if (feed.failure !== null) return this.say(feed.failure, 'failed');
     if (!feed.isLoaded) {
-      return feed.trouble === null ? this.say('Loading…', 'quiet') : this.say(`Cannot load the rows of ${spec.output}: ${feed.trouble}. Retrying…`, 'problem');
+      return feed.trouble === null ? this.say('Loading…', 'loading') : this.say(`Cannot load the rows of ${spec.output}: ${feed.trouble}. Retrying…`, 'problem');
     }
     const rows = forTenant(feed.rows.all, choices.tenant);
-    if (rows.length === 0) return this.say(this.waiting(feed, choices), 'quiet');
+    if (rows.length === 0) return this.say(this.waiting(feed, choices), 'empty');
     const fields = fieldsOf(rows);
     const resolved = resolveTileFields(spec, fields);
     if ('problem' in resolved) return this.say(resolved.problem, 'problem');
@@ -103,15 +124,24 @@ export class TileView {
     const drawing = `${feed.rows.version}|${choices.tenant}|${choices.range.id}|${ctx.theme}`;
     if (drawing === this.drawn) return;
     this.content.dataset.state = 'data';
-    const instead = this.body.draw(rows, resolved.fields, ctx);
+    const drawn = this.body.draw(rows, resolved.fields, ctx);
     this.drawn = drawing;
-    if (instead !== null) this.say(instead, 'quiet', drawing);
+    if (typeof drawn === 'string') this.say(drawn, 'empty', drawing);
+    else this.mark('ready', drawn);
   }
 
-  private say(text: string, kind: 'quiet' | 'problem', drawing = ''): void {
+  private say(text: string, state: Exclude<TileState, 'ready'>, drawing = ''): void {
     this.drawn = drawing;
-    this.content.dataset.state = kind;
+    this.content.dataset.state = state === 'problem' || state === 'failed' ? 'problem' : 'quiet';
     this.message.replaceChildren(h('p', null, ...withCode(text)));
+    this.mark(state, null);
+  }
+
+  /** The tile's state and summary for tests and tools (see the top of this file). */
+  private mark(state: TileState, summary: TileSummary | null): void {
+    this.el.dataset.state = state;
+    if (summary === null) delete this.el.dataset.summary;
+    else this.el.dataset.summary = JSON.stringify(summary);
   }
 
   private waiting(feed: OutputFeed, choices: TileChoices): string {
@@ -127,7 +157,9 @@ export class TileView {
   }
 
   private renderStatus(feed: OutputFeed, choices: TileChoices): void {
-    const reconnecting = feed.phase === 'reconnecting' && feed.isLoaded;
+    const phase = feed.phase;
+    this.el.dataset.phase = phase;
+    const reconnecting = phase === 'reconnecting' && feed.isLoaded;
     this.banner.hidden = !reconnecting;
     this.banner.textContent = reconnecting ? 'Live updates lost — reconnecting…' : '';
     const now = Date.now();
