@@ -62,6 +62,9 @@ export class PostgresDatabase {
       throw new OmniError('invalid_argument', `'${target.schema}' is not a schema name (letters, digits and _, at most 63)`);
     }
     if ('pool' in target) return new PostgresDatabase(target.pool, target.schema, what, describePool(target.pool, target.schema), false);
+    // Said here, without the URL: an unparsable URL reaching pg fails later with the URL (and any
+    // password in it) attached to the error.
+    if (!URL.canParse(target.url)) throw new OmniError('invalid_argument', `${what}: the PostgreSQL URL is not a URL (postgres://user@host:port/database)`);
     const pool = new pg.Pool({ connectionString: target.url, max: target.poolSize ?? DEFAULT_POOL_SIZE, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
     // An idle connection that drops (the server restarts) must not take the process with it; the
     // next query reconnects.
@@ -124,10 +127,12 @@ export class PostgresDatabase {
    */
   failure(err: unknown): unknown {
     if (err instanceof OmniError) return err;
-    if (isUnavailable(err)) {
-      return new OmniError('overloaded', `${this.what} cannot reach its database, PostgreSQL at ${this.where}: ${reason(err)}`, { cause: err, retryAfterSeconds: 1 });
-    }
     const code = sqlState(err);
+    if (isUnavailable(err)) {
+      // The server answered and refused (no such database, bad credentials, shutting down), or could not be reached.
+      const verb = code !== undefined && UNAVAILABLE_SQLSTATES.has(code) ? 'cannot use' : 'cannot reach';
+      return new OmniError('overloaded', `${this.what} ${verb} its database, PostgreSQL at ${this.where}: ${reason(err)}`, { cause: err, retryAfterSeconds: 1 });
+    }
     if (code !== undefined && INVALID_VALUE_SQLSTATES.has(code)) {
       return new OmniError('invalid_argument', `${this.what} cannot store the value: ${reason(err)}`, { cause: err });
     }
@@ -166,8 +171,13 @@ function reason(err: unknown): string {
 
 /** user@host:port/database (schema s): what a message may say about a pool, never its password. */
 function describePool(pool: pg.Pool, schema: string): string {
-  // A client resolves the pool's settings (URL, fields, PG* variables) as a connection would.
-  const probe = new pg.Client(pool.options);
-  const user = probe.user ? `${probe.user}@` : '';
-  return `${user}${probe.host}:${probe.port}/${probe.database ?? ''} (schema ${schema})`;
+  try {
+    // A client resolves the pool's settings (URL, fields, PG* variables) as a connection would;
+    // constructing one connects nothing.
+    const probe = new pg.Client(pool.options);
+    const user = probe.user ? `${probe.user}@` : '';
+    return `${user}${probe.host}:${probe.port}/${probe.database ?? ''} (schema ${schema})`;
+  } catch {
+    return `an unreadable connection string (schema ${schema})`;
+  }
 }
