@@ -10,9 +10,11 @@ export const RULES: Rules = {
     ['app.ts', 'storage.ts', 'demo'],
     // Features: each hands the HTTP shell its routes; app.ts mounts them.
     ['ingest', 'feed', 'registry', 'jobs', 'dashboard'],
-    ['log', 'auth', 'http', 'config'],
+    ['log', 'auth', 'http', 'config', 'tls'],
     // What features build on: the engine, reference data, output sinks, metrics and logs.
     ['query', 'reference', 'outputs', 'telemetry'],
+    // The PostgreSQL plumbing the adapters share: pools, errors, schema migrations.
+    ['postgres'],
     ['core'],
   ],
   pure: ['core', 'query'],
