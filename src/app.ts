@@ -18,6 +18,8 @@ import { JobManager } from './jobs/job-manager.js';
 import { jobRoutes } from './jobs/job-routes.js';
 import { jobsConfigOf } from './jobs/jobs-config.js';
 import type { EventLog } from './log/event-log.js';
+import { MqttEndpoint } from './ingest/mqtt/mqtt-endpoint.js';
+import { loadCertificate, renewedCertificate, secureContextOptions, type CertificateSource, type LoadedCertificate } from './tls/tls-certificate.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import type { Registry } from './registry/registry.js';
 import { registryRoutes } from './registry/registry-routes.js';
@@ -28,6 +30,12 @@ export interface RunningApp {
   /** Base URL of the HTTP listener, e.g. http://127.0.0.1:8080. */
   readonly url: string;
   readonly port: number;
+  /** Ports of the listeners that are on (`http.httpsPort`, `mqtt.port`, `mqtt.tlsPort`). */
+  readonly httpsPort: number | undefined;
+  readonly mqttPort: number | undefined;
+  readonly mqttsPort: number | undefined;
+  /** The certificate file of the TLS listeners, configured or generated; undefined without them. */
+  readonly certificateFile: string | undefined;
   readonly keys: KeyStore;
   readonly registry: Registry;
   readonly log: EventLog;
@@ -37,7 +45,18 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
+/** How often the TLS listeners look for a renewed certificate. */
+const CERTIFICATE_CHECK_MS = 3_600_000;
+
 export async function startApp(config: Config, logger: Logger = createLogger(config.logLevel)): Promise<RunningApp> {
+  // The certificate first: a wrong one stops the start before anything is opened.
+  const certificateSource: CertificateSource = {
+    dataDir: config.dataDir,
+    hostName: config.hostName,
+    configured: config.http.tlsCert && config.http.tlsKey ? { cert: config.http.tlsCert, key: config.http.tlsKey } : null,
+  };
+  const tlsWanted = config.http.httpsPort !== null || config.mqtt.tlsPort !== null;
+  let certificate: LoadedCertificate | undefined = tlsWanted ? await loadCertificate(certificateSource) : undefined;
   const keys = openKeyStore(config);
   const registry = openServingRegistry(config);
   const log = openEventLog(config, (message) => logger.error('log writer', { message }));
@@ -45,6 +64,14 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const auth = new Authenticator(config.hostName, keys, registry);
   const ingestion = new Ingestion(log, registry, metrics, logger);
   const feed = await openFeed(openConsumerGroupStore(config), log, auth, metrics, logger);
+  const mqtt = config.mqtt.port === null && config.mqtt.tlsPort === null ? undefined : new MqttEndpoint({
+    hostName: config.hostName,
+    maxInflight: config.mqtt.maxInflight,
+    authorize: (password, deviceId) => auth.device(password, deviceId),
+    ingest: (caller, messages, transport) => ingestion.ingest(caller, messages, transport),
+    metrics,
+    logger,
+  });
   const jobStore = openJobStore(config);
   const referenceStore = openReferenceVersionStore(config);
   const { jobs: jobsConfig, problems } = await jobsConfigOf(config);
@@ -69,7 +96,6 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     ],
     cors: config.cors,
     trustProxy: config.http.trustProxy,
-    tls: config.http.tlsCert && config.http.tlsKey ? { cert: config.http.tlsCert, key: config.http.tlsKey } : null,
     metrics,
     logger,
   });
@@ -85,10 +111,18 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   retentionTimer.unref();
 
   let address;
+  const ports: { https?: number; mqtt?: number; mqtts?: number } = {};
+  const mqttHost = config.mqtt.host ?? config.http.host;
   try {
     address = await server.listen(config.http.port, config.http.host);
+    const tls = certificate && secureContextOptions(certificate.credentials);
+    if (config.http.httpsPort !== null) ports.https = (await server.listen(config.http.httpsPort, config.http.host, tls)).port;
+    if (mqtt && config.mqtt.tlsPort !== null) ports.mqtts = (await mqtt.listen(config.mqtt.tlsPort, mqttHost, tls)).port;
+    if (mqtt && config.mqtt.port !== null) ports.mqtt = (await mqtt.listen(config.mqtt.port, mqttHost)).port;
   } catch (err) {
     clearInterval(retentionTimer);
+    await mqtt?.close();
+    await server.close();
     await jobs.close();
     await Promise.all([ingestion.close(), feed.close(), log.close()]);
     await Promise.all([registry.close(), keys.close(), jobStore.close(), referenceStore.close()]);
@@ -98,22 +132,58 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   // Jobs start behind the listener: a reference source that is slow to answer (PostgreSQL at
   // start) delays only the jobs that join it, never ingestion.
   const jobsStarted = jobs.start().catch((err: unknown) => logger.error('jobs could not start', { err }));
-  const scheme = config.http.tlsCert ? 'https' : 'http';
-  const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? '127.0.0.1' : config.http.host;
-  const url = `${scheme}://${host}:${address.port}`;
-  logger.info('omnistream ready', { url, dataDir: config.dataDir, partitions: config.log.partitions, durability: config.log.durability, startupMs: Math.round(performance.now()) });
+  const reachable = (listen: string) => {
+    const h = listen === '0.0.0.0' || listen === '::' ? '127.0.0.1' : listen;
+    return h.includes(':') ? `[${h}]` : h;
+  };
+  const host = reachable(config.http.host);
+  const url = `http://${host}:${address.port}`;
+  if (certificate) {
+    const { credentials, action, reason } = certificate;
+    const validTo = credentials.validTo.toISOString();
+    if (action === 'configured') logger.info('TLS certificate', { cert: credentials.certFile, validTo });
+    else {
+      // A client trusts the self-signed certificate when started with this variable (the official SDKs, Node).
+      logger.info(action === 'generated' ? 'self-signed TLS certificate generated' : 'self-signed TLS certificate reused', {
+        cert: credentials.certFile, validTo, ...(reason ? { reason } : {}), trust: `NODE_EXTRA_CA_CERTS=${credentials.certFile}`,
+      });
+    }
+  }
+  logger.info('omnistream ready', {
+    url,
+    ...(ports.https !== undefined ? { https: `https://${host}:${ports.https}` } : {}),
+    ...(ports.mqtts !== undefined ? { mqtts: `mqtts://${reachable(mqttHost)}:${ports.mqtts}` } : {}),
+    ...(ports.mqtt !== undefined ? { mqtt: `mqtt://${reachable(mqttHost)}:${ports.mqtt}` } : {}),
+    dataDir: config.dataDir, partitions: config.log.partitions, durability: config.log.durability, startupMs: Math.round(performance.now()),
+  });
+  // A renewed certificate (configured files replaced, or the generated one near its end) is taken without a restart.
+  let renewing: Promise<unknown> = Promise.resolve();
+  const certificateTimer = setInterval(() => {
+    if (!certificate) return;
+    renewing = renewedCertificate(certificate.credentials, certificateSource).then((renewed) => {
+      if (!renewed) return;
+      certificate = renewed;
+      const tls = secureContextOptions(renewed.credentials);
+      server.setSecureContext(tls);
+      mqtt?.setSecureContext(tls);
+      logger.info('TLS certificate renewed', { cert: renewed.credentials.certFile, validTo: renewed.credentials.validTo.toISOString(), ...(renewed.reason ? { reason: renewed.reason } : {}) });
+    }, (err: unknown) => logger.warn('could not renew the TLS certificate', { err }));
+  }, CERTIFICATE_CHECK_MS);
+  certificateTimer.unref();
 
   let closing: Promise<void> | undefined;
   return {
     config, url, port: address.port, keys, registry, log, metrics, jobs,
+    httpsPort: ports.https, mqttPort: ports.mqtt, mqttsPort: ports.mqtts, certificateFile: certificate?.credentials.certFile,
     close() {
       closing ??= (async () => {
         ready = false;
         clearInterval(retentionTimer);
+        clearInterval(certificateTimer);
         feed.release();
         jobs.release();
         tails.abort();
-        await server.close();
+        await Promise.all([server.close(), mqtt?.close(), renewing]);
         await retention;
         await ingestion.close();
         await jobsStarted;

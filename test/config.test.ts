@@ -92,7 +92,7 @@ test('errors name the file, variable or flag the value came from; every problem 
     `${file}: log.partitions: expected an integer from 1 to 32, got 0`,
     `OMNISTREAM_RETENTION: log.retention: expected a duration such as 500ms, 15s, 5m, 24h or 7d, got "forever"`,
     `${file}: unknown setting 'log.partitons'; did you mean 'log.partitions'?`,
-    `${file}: unknown setting 'port'; did you mean 'http.port'?`);
+    `${file}: unknown setting 'port'; did you mean 'http.port' or 'mqtt.port'?`);
   fails(() => loadConfig({ file: write('section.yaml', 'log: 5\n'), env: {} }), /section\.yaml: log: expected settings by name, got 5$/);
   fails(() => loadConfig({ file: write('proto.json', '{"__proto__": {"demo": true}}'), env: {} }), /proto\.json: unknown setting '__proto__'$/);
 });
@@ -166,7 +166,7 @@ test('every variable and flag belongs to one setting', () => {
   assert.equal(new Set(envs).size, envs.length);
   assert.equal(new Set(flags).size, flags.length);
   assert.ok(envs.includes('OMNISTREAM_OWNER_KEY'));
-  assert.deepEqual(flags, ['data', 'host-name', 'http-port', 'tls-cert', 'tls-key', 'demo', 'rate']);
+  assert.deepEqual(flags, ['data', 'host-name', 'http-port', 'https-port', 'tls-cert', 'tls-key', 'mqtts-port', 'mqtt-port', 'demo', 'rate']);
 });
 
 test('docs/operations.md carries the settings table the schema renders', () => {

@@ -85,10 +85,16 @@ export const COMMANDS: readonly Command[] = [
       'Every setting, its variable and its flag: docs/operations.md, or omnistream config docs.',
       '--demo without --config runs the retail demo (demo/omnistream.yaml): two brands, each with an app key and a viewer key,',
       'and shoppers simulated at --rate events/s through the HTTP routes; it prints each brand\'s dashboard link first.',
+      'The plain HTTP port is always on; --https-port, --mqtts-port and --mqtt-port add listeners (IoT Hub\'s are 443 and 8883).',
+      'TLS listeners use --tls-cert/--tls-key, or a self-signed certificate generated into DATA/tls/cert.pem for --host-name,',
+      'localhost and 127.0.0.1; clients trust it with NODE_EXTRA_CA_CERTS=DATA/tls/cert.pem (docs/mqtt.md).',
     ],
     maxArguments: 0,
     flags: START_FLAGS,
-    examples: ['omnistream start --demo', 'omnistream start --demo --rate 200 --data /tmp/omnistream-demo', 'omnistream start --config omnistream.yaml --http-port 9000'],
+    examples: [
+      'omnistream start --demo', 'omnistream start --demo --rate 200 --data /tmp/omnistream-demo', 'omnistream start --config omnistream.yaml --http-port 9000',
+      'omnistream start --host-name localhost --https-port 443 --mqtts-port 8883 --mqtt-port 1884',
+    ],
     body: async () => (await import('./start.js')).startCommand,
   }),
   defineCommand({
@@ -130,7 +136,8 @@ export const COMMANDS: readonly Command[] = [
     usage: ['list [--json]', 'status NAME [--json]', 'stop NAME', 'start NAME', 'replay NAME --from earliest|latest|ISO-TIME|N,N,…', 'deadletters NAME [--limit N]', 'outputs'],
     details: [
       'Talks to the running server through its jobs API. Its address comes from the settings the server uses',
-      '(--config, OMNISTREAM_* variables, --http-port; 0.0.0.0 is reached on 127.0.0.1, https with http.tlsCert), or --url.',
+      '(--config, OMNISTREAM_* variables, --http-port: its plain HTTP port; 0.0.0.0 is reached on 127.0.0.1), or --url; an https --url',
+      'trusts the server\'s certificate (http.tlsCert, or the one generated in the data directory).',
       'The token is signed with the data directory\'s service policy key, so on the server\'s machine none is needed.',
       'list shows refused jobs with FILE:LINE:COLUMN; replay recomputes the job\'s rows from that position.',
     ],

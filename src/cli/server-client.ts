@@ -9,6 +9,7 @@ import { X509Certificate } from 'node:crypto';
 import { signSasToken } from '../auth/sas.js';
 import type { Config } from '../config/index.js';
 import { openKeyStore } from '../storage.js';
+import { generatedCertificateFiles } from '../tls/tls-certificate.js';
 import { UsageError } from './common.js';
 
 /** The policy whose key signs the CLI's token: it holds ServiceConnect, which the admin routes need. */
@@ -26,8 +27,8 @@ export class ServerRequestError extends Error {
 }
 
 /**
- * The server's base URL: `--url` when given, else what `start` with these settings listens on,
- * written as the server logs it (a wildcard address is reached on 127.0.0.1; https with TLS).
+ * The server's base URL: `--url` when given, else the plain HTTP port `start` with these settings
+ * listens on, written as the server logs it (a wildcard address is reached on 127.0.0.1).
  */
 export function serverUrl(config: Config, given: string | undefined): URL {
   if (given !== undefined) {
@@ -44,10 +45,10 @@ export function serverUrl(config: Config, given: string | undefined): URL {
     url.hash = '';
     return url;
   }
-  const { host, port, tlsCert } = config.http;
+  const { host, port } = config.http;
   if (port === 0) throw new UsageError('http.port is 0, so the server picked a free port; give its address with --url URL');
   const reachable = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
-  return new URL(`${tlsCert ? 'https' : 'http'}://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}/`);
+  return new URL(`http://${reachable.includes(':') ? `[${reachable}]` : reachable}:${port}/`);
 }
 
 export class ServerClient {
@@ -55,7 +56,7 @@ export class ServerClient {
     readonly url: URL,
     private readonly token: string,
     private readonly dataDir: string,
-    /** The configured certificate: trusted, and accepted whatever name the address has. */
+    /** The server's certificate (configured, or generated in its data directory): trusted, and accepted whatever name the address has. */
     private readonly certificate: { readonly pem: string; readonly der: Buffer } | undefined,
   ) {}
 
@@ -75,12 +76,13 @@ export class ServerClient {
       await keys.close();
     }
     let certificate: ServerClient['certificate'];
-    if (config.http.tlsCert) {
+    const certFile = config.http.tlsCert ?? generatedCertificateFiles(config.dataDir).cert;
+    if (base.protocol === 'https:' && (config.http.tlsCert || existsSync(certFile))) {
       try {
-        const pem = readFileSync(config.http.tlsCert, 'utf8');
+        const pem = readFileSync(certFile, 'utf8');
         certificate = { pem, der: new X509Certificate(pem).raw };
       } catch (cause) {
-        throw new ServerRequestError(`cannot read the server's certificate ${config.http.tlsCert} (http.tlsCert): ${cause instanceof Error ? cause.message : String(cause)}`);
+        throw new ServerRequestError(`cannot read the server's certificate ${certFile}${config.http.tlsCert ? ' (http.tlsCert)' : ''}: ${cause instanceof Error ? cause.message : String(cause)}`);
       }
     }
     return new ServerClient(base, token, config.dataDir, certificate);

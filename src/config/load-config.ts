@@ -87,8 +87,9 @@ function unknownSetting(root: Section, at: readonly string[], sources: Sources):
   const sibling = parent?.kind === 'section' ? nearestName(name, Object.keys(parent.settings)) : undefined;
   // A setting written in the wrong section (`port:` at the top) is found by its own name.
   const elsewhere = [...walkSettings(root)].map(({ path }) => path).filter((path) => path[path.length - 1]?.toLowerCase() === name.toLowerCase());
-  const suggestion = sibling !== undefined ? [...at.slice(0, -1), sibling].join('.') : elsewhere.length === 1 ? elsewhere[0]!.join('.') : undefined;
-  return `${sources.of(at)}: unknown setting '${at.join('.')}'${suggestion ? `; did you mean '${suggestion}'?` : ''}`;
+  // Several sections may have a setting of that name (`http.port`, `mqtt.port`): each is named.
+  const suggestions = sibling !== undefined ? [[...at.slice(0, -1), sibling].join('.')] : elsewhere.slice(0, 3).map((path) => path.join('.'));
+  return `${sources.of(at)}: unknown setting '${at.join('.')}'${suggestions.length > 0 ? `; did you mean ${suggestions.map((s) => `'${s}'`).join(' or ')}?` : ''}`;
 }
 
 /** Which source set which path: the last one for a value, the first one for a section. */

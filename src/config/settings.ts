@@ -28,10 +28,17 @@ export const SETTINGS = section({
   http: section({
     host: text({ doc: 'listen address', default: '0.0.0.0', env: 'OMNISTREAM_HTTP_HOST', placeholder: 'ADDRESS' }),
     port: integer({
-      doc: 'listen port; 443 for the official SDKs, 0 picks a free one',
+      doc: 'plain HTTP listen port; 0 picks a free one',
       min: 0, max: 65535, default: 8080, env: 'OMNISTREAM_HTTP_PORT', flag: 'http-port',
     }),
-    tlsCert: path({ doc: 'PEM certificate; with `http.tlsKey` the server speaks HTTPS', default: null, env: 'OMNISTREAM_TLS_CERT', flag: 'tls-cert' }),
+    httpsPort: integer({
+      doc: 'HTTPS listen port beside the plain one, 443 for the official SDKs; off when unset',
+      min: 0, max: 65535, default: null, env: 'OMNISTREAM_HTTPS_PORT', flag: 'https-port',
+    }),
+    tlsCert: path({
+      doc: 'PEM certificate of the HTTPS and MQTTS ports; unset, a self-signed one is generated into `<data>/tls/` when one of them is on',
+      default: null, env: 'OMNISTREAM_TLS_CERT', flag: 'tls-cert',
+    }),
     tlsKey: path({ doc: 'PEM private key of `http.tlsCert`', default: null, env: 'OMNISTREAM_TLS_KEY', flag: 'tls-key' }),
     trustProxy: boolean({ doc: 'take the client address (rate limits) from `X-Forwarded-For`; only behind a trusted proxy', default: false }),
   }, {
@@ -41,6 +48,21 @@ export const SETTINGS = section({
         ? { setting: 'tlsKey', problem: 'goes with http.tlsCert: set both or neither' } as const
         : { setting: 'tlsCert', problem: 'goes with http.tlsKey: set both or neither' } as const;
     },
+  }),
+  mqtt: section({
+    host: text({ doc: 'listen address of the MQTT ports; unset, `http.host`', default: null, env: 'OMNISTREAM_MQTT_HOST', placeholder: 'ADDRESS' }),
+    tlsPort: integer({
+      doc: 'MQTT over TLS (IoT Hub\'s MQTT) listen port, 8883 for the official SDKs; off when unset',
+      min: 0, max: 65535, default: null, env: 'OMNISTREAM_MQTTS_PORT', flag: 'mqtts-port',
+    }),
+    port: integer({
+      doc: 'plain MQTT listen port, for devices on a trusted network (IoT Hub has none); off when unset',
+      min: 0, max: 65535, default: null, env: 'OMNISTREAM_MQTT_PORT', flag: 'mqtt-port',
+    }),
+    maxInflight: integer({
+      doc: 'messages of one MQTT connection waiting for their append; at this many the gateway stops reading from it until one is stored',
+      min: 1, max: 10_000, default: 64,
+    }),
   }),
   log: section({
     partitions: integer({ doc: 'partitions of the log, fixed when it is created', min: 1, max: 32, default: 4, env: 'OMNISTREAM_PARTITIONS' }),

@@ -8,24 +8,31 @@ interface ErrorSpec {
   readonly iothubCode: string;
   /** Status on IoT Hub routes when it differs: the official SDKs map statuses to error classes. */
   readonly iothubStatus?: number;
+  /**
+   * MQTT CONNACK return code when the failure refuses a CONNECT (1 protocol version, 2 identifier
+   * rejected, 3 server unavailable, 5 not authorized). After a CONNECT, every failure closes the
+   * connection: MQTT 3.1.1 has no other way to say no, and IoT Hub does the same.
+   */
+  readonly connack?: 1 | 2 | 3 | 5;
   readonly message: string;
 }
 
 export const errorCatalogue = {
-  unauthorized: { status: 401, iothubCode: 'IotHubUnauthorizedAccess', message: 'Unauthorized' },
-  token_expired: { status: 401, iothubCode: 'IotHubUnauthorizedAccess', message: 'The specified SAS token is expired' },
+  unauthorized: { status: 401, iothubCode: 'IotHubUnauthorizedAccess', connack: 5, message: 'Unauthorized' },
+  token_expired: { status: 401, iothubCode: 'IotHubUnauthorizedAccess', connack: 5, message: 'The specified SAS token is expired' },
   // IoT Hub answers a policy that lacks a right with 401; the SDKs read 403 as a quota error.
-  forbidden: { status: 403, iothubCode: 'IotHubUnauthorized', iothubStatus: 401, message: 'The credential does not grant this right' },
-  device_disabled: { status: 403, iothubCode: 'IotHubUnauthorized', iothubStatus: 401, message: 'The device is disabled' },
+  forbidden: { status: 403, iothubCode: 'IotHubUnauthorized', iothubStatus: 401, connack: 5, message: 'The credential does not grant this right' },
+  device_disabled: { status: 403, iothubCode: 'IotHubUnauthorized', iothubStatus: 401, connack: 5, message: 'The device is disabled' },
   invalid_app_key: { status: 401, iothubCode: 'IotHubUnauthorizedAccess', message: 'Unknown or revoked app key' },
   invalid_viewer_key: { status: 401, iothubCode: 'IotHubUnauthorizedAccess', message: 'Unknown or revoked viewer key' },
-  invalid_device_id: { status: 400, iothubCode: 'ArgumentInvalid', message: 'Invalid device id' },
+  invalid_device_id: { status: 400, iothubCode: 'ArgumentInvalid', connack: 2, message: 'Invalid device id' },
   invalid_argument: { status: 400, iothubCode: 'ArgumentInvalid', message: 'Invalid argument' },
   invalid_body: { status: 400, iothubCode: 'ArgumentInvalid', message: 'Malformed request body' },
   batch_too_large: { status: 400, iothubCode: 'ArgumentInvalid', message: 'A batch holds at most 500 messages' },
   message_too_large: { status: 413, iothubCode: 'MessageTooLarge', message: 'Message too large' },
   unsupported_media_type: { status: 415, iothubCode: 'ArgumentInvalid', iothubStatus: 400, message: 'Unsupported content type' },
-  device_not_found: { status: 404, iothubCode: 'DeviceNotFound', message: 'Device not found' },
+  // Over MQTT an unknown device is refused like a wrong key, so ids cannot be probed.
+  device_not_found: { status: 404, iothubCode: 'DeviceNotFound', connack: 5, message: 'Device not found' },
   device_exists: { status: 409, iothubCode: 'DeviceAlreadyExists', message: 'Device already exists' },
   precondition_failed: { status: 412, iothubCode: 'PreconditionFailed', message: 'Precondition failed' },
   partition_not_found: { status: 404, iothubCode: 'ArgumentInvalid', message: 'Partition not found' },
@@ -42,9 +49,14 @@ export const errorCatalogue = {
   route_not_found: { status: 404, iothubCode: 'ArgumentInvalid', iothubStatus: 404, message: 'No such route' },
   method_not_allowed: { status: 405, iothubCode: 'ArgumentInvalid', message: 'Method not allowed on this route' },
   rate_limited: { status: 429, iothubCode: 'ThrottlingException', message: 'Too many requests' },
-  overloaded: { status: 503, iothubCode: 'ServiceUnavailable', message: 'The server is overloaded; retry later' },
-  shutting_down: { status: 503, iothubCode: 'ServiceUnavailable', message: 'The server is shutting down' },
-  internal: { status: 500, iothubCode: 'ServerError', message: 'Internal server error' },
+  overloaded: { status: 503, iothubCode: 'ServiceUnavailable', connack: 3, message: 'The server is overloaded; retry later' },
+  shutting_down: { status: 503, iothubCode: 'ServiceUnavailable', connack: 3, message: 'The server is shutting down' },
+  // MQTT only (the statuses are what an HTTP route would answer, for the one table).
+  unsupported_protocol_version: { status: 400, iothubCode: 'ArgumentInvalid', connack: 1, message: 'Only MQTT 3.1.1 (protocol level 4) is supported' },
+  protocol_error: { status: 400, iothubCode: 'ArgumentInvalid', message: 'Malformed MQTT packet, or a packet not allowed at this point' },
+  qos_not_supported: { status: 400, iothubCode: 'ArgumentInvalid', message: 'QoS 2 is not supported; publish with QoS 0 or 1' },
+  topic_not_allowed: { status: 403, iothubCode: 'IotHubUnauthorized', iothubStatus: 401, message: 'A device publishes only to devices/{its id}/messages/events/' },
+  internal: { status: 500, iothubCode: 'ServerError', connack: 3, message: 'Internal server error' },
 } as const satisfies Record<string, ErrorSpec>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -1,9 +1,9 @@
 // The HTTP shell: routing, CORS, body limits, error mapping and request metrics. It knows no
 // feature; features hand it routes (HttpPlugin) and app.ts mounts them.
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import { readFileSync } from 'node:fs';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
 import { OmniError } from '../core/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { answerPreflight, applyCors, type CorsPolicy } from './cors.js';
@@ -16,7 +16,6 @@ export interface HttpServerOptions {
   readonly plugins: readonly HttpPlugin[];
   readonly cors: CorsPolicy;
   readonly trustProxy: boolean;
-  readonly tls: { readonly cert: string; readonly key: string } | null;
   readonly metrics: Metrics;
   readonly logger: Logger;
 }
@@ -94,8 +93,13 @@ class Context implements RequestContext {
   }
 }
 
+/**
+ * The HTTP shell. One router serves every listener: the plain port and, when asked, an HTTPS port
+ * beside it (`listen` once per port).
+ */
 export class HttpServer {
-  private readonly server: Server;
+  private readonly servers: Server[] = [];
+  private readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   private readonly router: Router;
   private inFlight = 0;
   /** Request counters by route name, then status: found without building a key per request. */
@@ -103,35 +107,41 @@ export class HttpServer {
 
   constructor(private readonly options: HttpServerOptions) {
     this.router = new Router(options.plugins.flatMap((p) => p.routes));
-    const handler = (req: IncomingMessage, res: ServerResponse): void => void this.handle(req, res);
-    this.server = options.tls
-      ? createHttpsServer({ cert: readFileSync(options.tls.cert), key: readFileSync(options.tls.key) }, handler)
-      : createHttpServer(handler);
-    this.server.keepAliveTimeout = 65_000;
+    this.handler = (req: IncomingMessage, res: ServerResponse): void => void this.handle(req, res);
   }
 
   get activeRequests(): number {
     return this.inFlight;
   }
 
-  listen(port: number, host: string): Promise<AddressInfo> {
+  /** Listens on one more port: plain HTTP, or HTTPS with `tls`. */
+  listen(port: number, host: string, tls?: SecureContextOptions): Promise<AddressInfo> {
+    const server: Server = tls ? createHttpsServer(tls, this.handler) : createHttpServer(this.handler);
+    server.keepAliveTimeout = 65_000;
     return new Promise((resolve, reject) => {
-      this.server.once('error', reject);
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject);
-        resolve(this.server.address() as AddressInfo);
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        this.servers.push(server);
+        resolve(server.address() as AddressInfo);
       });
     });
   }
 
+  /** New credentials for the HTTPS listeners (a renewed certificate); open connections keep theirs. */
+  setSecureContext(tls: SecureContextOptions): void {
+    for (const server of this.servers) if ('setSecureContext' in server) (server as HttpsServer).setSecureContext(tls);
+  }
+
   /** Stops accepting connections and waits for requests in flight (up to `graceMs`). */
   async close(graceMs = 10_000): Promise<void> {
-    if (!this.server.listening) return;
-    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
-    this.server.closeIdleConnections();
-    const timer = setTimeout(() => this.server.closeAllConnections(), graceMs);
-    await closed;
-    clearTimeout(timer);
+    await Promise.all(this.servers.filter((s) => s.listening).map(async (server) => {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+      await closed;
+      clearTimeout(timer);
+    }));
   }
 
   private countRequest(route: string, status: number): void {

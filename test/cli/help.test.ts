@@ -31,11 +31,12 @@ describe('omnistream help', () => {
   test('start --help lists start\'s flags, those of the settings included', async () => {
     const r = await omnistream(['start', '--help']);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^usage: omnistream start \[--config FILE\] \[--data DIR\] \[--host-name NAME\] \[--http-port N\] \[--tls-cert FILE\] \[--tls-key FILE\] \[--demo\] \[--rate N\]$/m);
-    for (const flag of ['--config FILE', '--data DIR', '--http-port N', '--host-name NAME', '--demo', '--tls-cert FILE', '--tls-key FILE', '-h, --help']) {
+    assert.match(r.stdout, /^usage: omnistream start \[--config FILE\] \[--data DIR\] \[--host-name NAME\] \[--http-port N\] \[--https-port N\] \[--tls-cert FILE\] \[--tls-key FILE\] \[--mqtts-port N\] \[--mqtt-port N\] \[--demo\] \[--rate N\]$/m);
+    for (const flag of ['--config FILE', '--data DIR', '--http-port N', '--https-port N', '--mqtts-port N', '--mqtt-port N', '--host-name NAME', '--demo', '--tls-cert FILE', '--tls-key FILE', '-h, --help']) {
       assert.match(r.stdout, new RegExp(`^  ${flag} `, 'm'), flag);
     }
-    assert.match(r.stdout, /--http-port N +listen port.*\(setting http\.port; env OMNISTREAM_HTTP_PORT; default 8080\)/);
+    assert.match(r.stdout, /--http-port N +plain HTTP listen port.*\(setting http\.port; env OMNISTREAM_HTTP_PORT; default 8080\)/);
+    assert.match(r.stdout, /--mqtts-port N +MQTT over TLS.*\(setting mqtt\.tlsPort; env OMNISTREAM_MQTTS_PORT; default none\)/);
     assert.match(r.stdout, /^examples:\n {2}omnistream start --demo$/m);
   });
 

@@ -224,13 +224,13 @@ describe('where the jobs command finds the server', () => {
   const dir = tempDir();
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  test('as start would listen: a wildcard address on 127.0.0.1, https with a certificate; --url as given, under its path', () => {
+  test('as start would listen: its plain HTTP port, a wildcard address on 127.0.0.1, a certificate changes nothing; --url as given, under its path', () => {
     mkdirSync(dir, { recursive: true });
     const url = (http: Record<string, unknown>, given?: string) => serverUrl(buildConfig({ dataDir: dir, http }), given).href;
     assert.equal(url({ port: 9000 }), 'http://127.0.0.1:9000/');
     assert.equal(url({ host: '::', port: 9000 }), 'http://127.0.0.1:9000/');
-    assert.equal(url({ host: '::1', port: 443, tlsCert: 'c.pem', tlsKey: 'k.pem' }), 'https://[::1]/');
-    assert.equal(url({ host: 'hub.example.com', port: 8443, tlsCert: 'c.pem', tlsKey: 'k.pem' }), 'https://hub.example.com:8443/');
+    assert.equal(url({ host: '::1', port: 8080, httpsPort: 443, tlsCert: 'c.pem', tlsKey: 'k.pem' }), 'http://[::1]:8080/');
+    assert.equal(url({ host: 'hub.example.com', port: 80, httpsPort: 8443 }), 'http://hub.example.com/');
     assert.equal(url({ port: 0 }, 'https://analytics.example.com/omnistream?x=1'), 'https://analytics.example.com/omnistream/');
   });
 });

@@ -188,7 +188,7 @@ describe('the web pages', () => {
     writeFileSync(join(dir, 'index.html'), '<!doctype html><title>Omnistream</title><script src="/assets/app-ABCDEF12.js"></script>');
     writeFileSync(join(dir, 'assets', 'app-ABCDEF12.js'), 'console.log(1)');
     server = new HttpServer({
-      plugins: [pageRoutes(dir)], cors: { deviceOrigins: [], adminOrigins: [] }, trustProxy: false, tls: null, metrics: new Metrics(), logger: createLogger('error', new PassThrough()),
+      plugins: [pageRoutes(dir)], cors: { deviceOrigins: [], adminOrigins: [] }, trustProxy: false, metrics: new Metrics(), logger: createLogger('error', new PassThrough()),
     });
     base = `http://127.0.0.1:${(await server.listen(0, '127.0.0.1')).port}`;
   });
@@ -216,7 +216,7 @@ describe('the web pages', () => {
 
   test('without a build the page says how to build it, not a blank page', async () => {
     const bare = new HttpServer({
-      plugins: [pageRoutes(join(dir, 'nothing-here'))], cors: { deviceOrigins: [], adminOrigins: [] }, trustProxy: false, tls: null, metrics: new Metrics(), logger: createLogger('error', new PassThrough()),
+      plugins: [pageRoutes(join(dir, 'nothing-here'))], cors: { deviceOrigins: [], adminOrigins: [] }, trustProxy: false, metrics: new Metrics(), logger: createLogger('error', new PassThrough()),
     });
     const url = `http://127.0.0.1:${(await bare.listen(0, '127.0.0.1')).port}`;
     try {
