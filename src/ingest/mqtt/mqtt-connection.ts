@@ -39,6 +39,7 @@ export interface ConnectionHost {
   ended(connection: MqttConnection, reason: CloseReason): void;
 }
 
+const EMPTY = Buffer.alloc(0);
 /** Packets handled in one turn of the event loop before the connection lets others run. */
 const PACKETS_PER_TURN = 256;
 /** IoT Hub's ceiling on the keep-alive wait, in seconds. */
@@ -62,6 +63,9 @@ export class MqttConnection {
   private acks: number[] = [];
   private readonly flushAcks = (): void => this.writeAcks();
   private parser: ReturnType<typeof mqttPacket.parser> | undefined;
+  /** The last telemetry topic's bytes and the message fields it decoded to (properties shared, never changed). */
+  private lastTopic: Buffer | undefined;
+  private lastFields: IncomingMessage | undefined;
   private caller: DeviceCaller | undefined;
   private password: string | undefined;
   deviceId: string | undefined;
@@ -298,16 +302,29 @@ export class MqttConnection {
       return this.fail(new OmniError('message_too_large', `The message is ${payloadLength} bytes; the limit is ${MAX_MESSAGE_BYTES}`));
     }
     const topicBytes = buf.subarray(bodyStart + 2, topicEnd);
-    if (!isUtf8(topicBytes)) return this.fail(new OmniError('protocol_error', 'The topic is not UTF-8'));
-    const topic = topicBytes.toString('utf8');
-    if (/[#+\0]/.test(topic)) return this.fail(new OmniError('protocol_error', 'A topic name holds no wildcard and no NUL'));
-    let message: IncomingMessage;
-    try {
-      // A view of the received bytes: it lives until the append has copied it.
-      message = messageFromEventTopic(topic, buf.subarray(payloadStart, end), this.deviceId!, (first & 0x01) !== 0);
-    } catch (err) {
-      return this.fail(err);
+    // A device usually repeats its topic (a reader's property bag rarely changes): what it decoded
+    // to is kept, so the next publish on it skips the checks and the decoding.
+    let fields = this.lastTopic !== undefined && topicBytes.equals(this.lastTopic) ? this.lastFields : undefined;
+    if (fields === undefined) {
+      if (!isUtf8(topicBytes)) return this.fail(new OmniError('protocol_error', 'The topic is not UTF-8'));
+      const topic = topicBytes.toString('utf8');
+      if (/[#+\0]/.test(topic)) return this.fail(new OmniError('protocol_error', 'A topic name holds no wildcard and no NUL'));
+      try {
+        fields = messageFromEventTopic(topic, EMPTY, this.deviceId!);
+      } catch (err) {
+        return this.fail(err);
+      }
+      this.lastTopic = Buffer.from(topicBytes);
+      this.lastFields = fields;
     }
+    // The body is a view of the received bytes: it lives until the append has copied it.
+    const body = buf.subarray(payloadStart, end);
+    const message: IncomingMessage = {
+      body,
+      // IoT Hub marks a retained publish with an application property (RETAIN itself is not kept).
+      properties: (first & 0x01) === 0 ? fields.properties : { ...fields.properties, 'mqtt-retain': 'true' },
+      messageId: fields.messageId, correlationId: fields.correlationId, contentType: fields.contentType, contentEncoding: fields.contentEncoding,
+    };
     this.inflight++;
     this.host.ingest(this.caller!, [message], 'mqtt').then(() => {
       this.inflight--;
