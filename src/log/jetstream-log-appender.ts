@@ -3,13 +3,13 @@
 // (JetStream's duplicate window, and past it a KV bucket). See jetstream-event-log.ts for the design.
 import { randomBytes } from 'node:crypto';
 import type { MsgHdrs } from '@nats-io/transport-node';
-import { JetStreamApiError, type JetStreamClient, type PubAck } from '@nats-io/jetstream';
 import type { KV } from '@nats-io/kv';
 import { OmniError } from '../core/errors.js';
 import { isJsonBody } from '../core/json-body.js';
 import { partitionFor, type NewMessage, type PartitionId } from '../core/message.js';
 import type { AppendResult } from './event-log.js';
 import { dedupKey, H, messageHeaders, subjectOf } from './jetstream-log-layout.js';
+import { PublishRefusedError, type JetStreamPublisher, type PubAck } from './jetstream-log-publisher.js';
 import type { StoredHeaders } from './jetstream-log-reader.js';
 
 /** One attempt waits this long for JetStream's acknowledgement before the message is sent again. */
@@ -72,7 +72,7 @@ export class JetStreamLogAppender {
   private readonly partitionOf = new Map<string, number>();
 
   constructor(
-    private readonly js: JetStreamClient,
+    private readonly publisher: JetStreamPublisher,
     /** The dedup bucket, when the dedup window is longer than JetStream's duplicate window. */
     private readonly kv: KV | undefined,
     private readonly options: AppenderOptions,
@@ -160,21 +160,21 @@ export class JetStreamLogAppender {
     let pending = items;
     for (let attempt = 0; ; attempt++) {
       const timeout = Math.max(1, Math.min(ATTEMPT_TIMEOUT_MS, deadline - Date.now()));
-      const settled = await Promise.allSettled(pending.map((it) => {
-        it.attempts++;
-        return this.js.publish(subjectOf(this.options.prefix, it.partition), it.m.body, { headers: it.headers, timeout });
-      }));
+      for (const it of pending) it.attempts++;
+      const outcomes = await this.publisher.publishAll(pending.map((it) => ({
+        subject: subjectOf(this.options.prefix, it.partition), data: it.m.body, headers: it.headers,
+      })), timeout);
       const failed: Item[] = [];
-      let refusal: JetStreamApiError | undefined;
+      let refusal: PublishRefusedError | undefined;
       let last: unknown;
-      settled.forEach((s, i) => {
-        if (s.status === 'fulfilled') {
-          pending[i]!.ack = s.value;
+      outcomes.forEach((o, i) => {
+        if (!(o instanceof Error)) {
+          pending[i]!.ack = o;
           return;
         }
         failed.push(pending[i]!);
-        last = s.reason;
-        if (s.reason instanceof JetStreamApiError) refusal ??= s.reason;
+        last = o;
+        if (o instanceof PublishRefusedError) refusal ??= o;
       });
       if (failed.length === 0) return;
       if (refusal !== undefined) throw this.refused(refusal);
@@ -267,7 +267,7 @@ export class JetStreamLogAppender {
   }
 
   /** JetStream answered and refused: a 5xx of its own (storage full, say) is worth a retry later; anything else is a fault here. */
-  private refused(err: JetStreamApiError): OmniError {
+  private refused(err: PublishRefusedError): OmniError {
     const message = `JetStream refused the append: ${err.message} (error ${err.code})`;
     return err.status >= 500
       ? new OmniError('overloaded', message, { cause: err, retryAfterSeconds: 1 })

@@ -1,15 +1,16 @@
 // Reads of the JetStream log: pages of a partition through ephemeral pull consumers kept as
 // cursors (a reader going on from where its last page ended reuses one: one request per page), and
 // the start of a time-based read found by binary search on the stored enqueue times.
-import { createInbox, type Msg, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { createInbox, headers as emptyHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, type JetStreamManager, type MsgRequest, type NextMsgRequest, type StreamState } from '@nats-io/jetstream';
 import { OmniError } from '../core/errors.js';
 import { H, streamName, streamSeqOf, subjectOf } from './jetstream-log-layout.js';
 
-/** A message a consumer delivered, with its sequence number in the log (the stream's minus 1). */
+/** A stored message as read, with its sequence number in the log (the stream's minus 1). */
 export interface Delivered {
   readonly seq: number;
-  readonly msg: Msg;
+  readonly headers: MsgHdrs;
+  readonly data: Uint8Array;
 }
 
 /** Cursors kept per partition; a reader that finds them all busy gets one of its own for one page. */
@@ -57,7 +58,7 @@ class Cursor {
       return;
     }
     const seq = streamSeqOf(msg.reply) - 1;
-    pull.got.push({ seq, msg });
+    pull.got.push({ seq, headers: msg.headers ?? emptyHeaders(), data: msg.data });
     this.position = seq + 1;
     if (pull.got.length >= pull.batch) pull.done();
   }
@@ -105,6 +106,12 @@ export class JetStreamLogReader {
    */
   async page(p: number, start: number, max: number, take: (d: Delivered) => boolean): Promise<void> {
     if (max <= 0) return;
+    if (max === 1 && !this.cursors[p]!.some((c) => !c.busy && c.matches(start))) {
+      // One message (a peek at a position, the lag's oldest message): one get, no consumer.
+      const m = await this.messageAtOrAfter(p, start);
+      if (m !== undefined) take(m);
+      return;
+    }
     const cursor = this.acquire(p, start);
     try {
       let handed = 0;
@@ -206,17 +213,22 @@ export class JetStreamLogReader {
     }
   }
 
-  /** The enqueue time (ms) of the first message at or after `seq`, and its sequence number; undefined past the end. */
-  async rowAtOrAfter(p: number, seq: number): Promise<{ seq: number; enqueuedMs: number } | undefined> {
+  /** The first message at or after `seq`; undefined past the end. */
+  async messageAtOrAfter(p: number, seq: number): Promise<Delivered | undefined> {
     try {
       // STREAM.MSG.GET takes next_by_subj (the first message at or after seq) since 2.9; nats.js types it for direct gets only.
       const next: NextMsgRequest = { seq: seq + 1, next_by_subj: subjectOf(this.options.prefix, p) };
       const m = await this.jsm.streams.getMessage(streamName(this.options.prefix, p), next as unknown as MsgRequest);
-      if (m === null) return undefined;
-      return { seq: m.seq - 1, enqueuedMs: Number(m.header.get(H.enqueued)) };
+      return m === null ? undefined : { seq: m.seq - 1, headers: m.header, data: m.data };
     } catch (err) {
       throw readFailure(err);
     }
+  }
+
+  /** The enqueue time (ms) of the first message at or after `seq`, and its sequence number; undefined past the end. */
+  async rowAtOrAfter(p: number, seq: number): Promise<{ seq: number; enqueuedMs: number } | undefined> {
+    const m = await this.messageAtOrAfter(p, seq);
+    return m === undefined ? undefined : { seq: m.seq, enqueuedMs: Number(m.headers.get(H.enqueued)) };
   }
 
   /** The message at exactly `seq` (its headers), or undefined when it is gone. */

@@ -203,6 +203,14 @@ test('NATS killed and restarted: appends are refused, never falsely acknowledged
     assert.ok(back, 'appends succeed again once NATS is back');
     stop = true;
     await writer;
+    // Its notification consumers came back too: it hears another gateway's append.
+    const heard: number[] = [];
+    log.onAppend((ps) => heard.push(...ps));
+    const other = await openJetStreamEventLog({ ...BASE, url: nats.url, streamPrefix: 'restart', storage: 'file', horizonMarginMs: 0 });
+    const [o] = await other.append([msg('other-gateway', 'o')]).finally(() => other.close());
+    for (const deadline = Date.now() + 3_000; !heard.includes(o!.partition) && Date.now() < deadline;) await new Promise((res) => setTimeout(res, 10));
+    assert.ok(heard.includes(o!.partition), 'woken by an append after the restart');
+    acked.push('o');
     assert.ok(refusals.length > 0);
     for (const e of refusals) assert.ok(isOverloaded(e), String(e));
     assert.ok(problems.list.some((m) => m.includes('lost NATS')), problems.list.join('\n'));
