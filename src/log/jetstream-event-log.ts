@@ -335,6 +335,7 @@ export class JetStreamEventLog implements EventLog {
           break;
         case 'reconnect': {
           this.connected = true;
+          this.reader.invalidate();
           const waiters = this.reconnectWaiters;
           this.reconnectWaiters = [];
           for (const w of waiters) w();
@@ -401,7 +402,14 @@ export class JetStreamEventLog implements EventLog {
         (touched ??= new Set()).add(p);
       }
     }
-    if (touched !== undefined) for (const l of this.listeners) l(touched);
+    if (touched === undefined) return;
+    for (const l of this.listeners) {
+      try {
+        l(touched);
+      } catch (err) {
+        this.options.onError?.(`a listener of the log's appends failed: ${message(err)}`);
+      }
+    }
   }
 
   /** The log's time: the wall clock, never behind a stamp or a horizon handed out, promised to the next stamp as its least. */

@@ -24,6 +24,15 @@ interface Pull {
   readonly done: (err?: Error) => void;
 }
 
+/** A consumer that says nothing to a pull is gone (the server dropped it, or restarted): 2.9 does not answer for it. */
+class ConsumerSilentError extends Error {}
+
+/**
+ * A pull answered with neither a message nor a status this long after it was sent finds the
+ * consumer gone; a cursor then takes a new one and asks again.
+ */
+const SILENCE_MS = 1_000;
+
 /** One ephemeral consumer (acks none, in memory) and the messages it delivered that no read took yet. */
 class Cursor {
   consumer: string | undefined;
@@ -32,17 +41,29 @@ class Cursor {
   /** Delivered, not yet handed out (a scan whose visitor stopped early leaves them here). */
   buffer: Delivered[] = [];
   busy = false;
-  lastUsed = 0;
+  lastUsed = performance.now();
   private pull: Pull | undefined;
-  readonly sub: Subscription;
+  sub: Subscription;
 
-  constructor(nc: NatsConnection) {
-    this.sub = nc.subscribe(createInbox(), { callback: (_err, msg) => this.deliver(msg) });
+  constructor(private readonly nc: NatsConnection) {
+    this.sub = this.subscribe();
+  }
+
+  /** A reply subject of its own per consumer, so nothing a dropped consumer still sends reaches the next one. */
+  private subscribe(): Subscription {
+    return this.nc.subscribe(createInbox(), { callback: (_err, msg) => this.deliver(msg) });
+  }
+
+  renew(): void {
+    this.sub.unsubscribe();
+    this.sub = this.subscribe();
+    this.buffer = [];
   }
 
   /** Whether a page from `start` can continue from this cursor without a new consumer. */
   matches(start: number): boolean {
-    if (this.consumer === undefined) return false;
+    // Well before the server would drop it for inactivity.
+    if (this.consumer === undefined || performance.now() - this.lastUsed > CONSUMER_INACTIVE_MS / 2) return false;
     const first = this.buffer[0];
     return first === undefined ? this.position === start : first.seq <= start && start < this.position;
   }
@@ -64,20 +85,24 @@ class Cursor {
   }
 
   /** Asks the consumer for up to `batch` messages, answered at once with what is stored. */
-  request(nc: NatsConnection, stream: string, batch: number, timeoutMs: number): Promise<Delivered[]> {
+  request(stream: string, batch: number, timeoutMs: number): Promise<Delivered[]> {
     return new Promise((resolve, reject) => {
       const got: Delivered[] = [];
       const timer = setTimeout(() => done(new OmniError('overloaded', 'The log did not answer a read in time', { retryAfterSeconds: 1 })), timeoutMs);
+      const silence = setTimeout(() => {
+        if (got.length === 0) done(new ConsumerSilentError(`the log's consumer did not answer within ${SILENCE_MS} ms`));
+      }, Math.min(SILENCE_MS, timeoutMs));
       const done = (err?: Error) => {
         if (this.pull?.got !== got) return;
         clearTimeout(timer);
+        clearTimeout(silence);
         this.pull = undefined;
         if (err) reject(err);
         else resolve(got);
       };
       this.pull = { batch, got, done };
       try {
-        nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${this.consumer!}`, JSON.stringify({ batch, no_wait: true }), { reply: this.sub.getSubject() });
+        this.nc.publish(`$JS.API.CONSUMER.MSG.NEXT.${stream}.${this.consumer!}`, JSON.stringify({ batch, no_wait: true }), { reply: this.sub.getSubject() });
       } catch (err) {
         done(err instanceof Error ? err : new Error(String(err)));
       }
@@ -179,6 +204,7 @@ export class JetStreamLogReader {
   /** A new consumer delivering from `start` (from the first stored message if retention passed it). */
   private async reposition(p: number, c: Cursor, start: number): Promise<void> {
     this.dropConsumer(p, c);
+    c.renew();
     const info = await this.jsm.consumers.add(streamName(this.options.prefix, p), {
       ack_policy: AckPolicy.None,
       deliver_policy: DeliverPolicy.StartSequence,
@@ -194,13 +220,12 @@ export class JetStreamLogReader {
   private async pull(p: number, c: Cursor, batch: number): Promise<Delivered[]> {
     const stream = streamName(this.options.prefix, p);
     try {
-      return await c.request(this.nc, stream, batch, this.options.timeoutMs);
+      return await c.request(stream, batch, this.options.timeoutMs);
     } catch (err) {
       if (err instanceof OmniError) throw err;
-      // The server dropped the consumer (inactive, or restarted in memory): once more with a new one.
-      const at = c.position;
-      await this.reposition(p, c, at);
-      return c.request(this.nc, stream, batch, this.options.timeoutMs);
+      // The consumer is gone (dropped by the server, lost in a restart) or refused: once more with a new one.
+      await this.reposition(p, c, c.position);
+      return c.request(stream, batch, this.options.timeoutMs);
     }
   }
 
@@ -250,6 +275,11 @@ export class JetStreamLogReader {
       else lo = row.seq + 1;
     }
     return lo;
+  }
+
+  /** After NATS came back: the cursors' consumers (in memory) may be gone, so each takes a new one when next used. */
+  invalidate(): void {
+    for (const pool of this.cursors) for (const c of pool) if (!c.busy) c.consumer = undefined;
   }
 
   /** Drops every cursor's consumer. */

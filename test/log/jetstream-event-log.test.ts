@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
 import { test, type TestContext } from 'node:test';
-import { connect } from '@nats-io/transport-node';
-import { DiscardPolicy, jetstreamManager } from '@nats-io/jetstream';
+import { connect, headers } from '@nats-io/transport-node';
+import { DiscardPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { OmniError } from '../../src/core/errors.js';
 import { partitionFor, type StoredMessage } from '../../src/core/message.js';
 import type { AppendResult, EventLog } from '../../src/log/event-log.js';
 import { openJetStreamEventLog, type JetStreamEventLogOptions } from '../../src/log/jetstream-event-log.js';
-import { streamName } from '../../src/log/jetstream-log-layout.js';
+import { streamName, subjectOf } from '../../src/log/jetstream-log-layout.js';
 import { deleteStreams, freshPrefix, NATS_URL, natsServerMissing, natsUnavailable, skipWithoutNats, startPrivateNats } from '../helpers/nats.js';
 import { requireOrSkip } from '../helpers/services.js';
 import { eventLogContract, msg } from './event-log.contract.js';
@@ -246,6 +246,45 @@ test('fields survive NATS headers as they are: empty, spaces at the ends, quotes
           [`dev ${v}`, v, v, v, v, v, v, { [v]: v }, v], JSON.stringify(v));
       });
     } finally {
+      await log.close();
+    }
+  }));
+
+test('a message another writer stores below a horizon already handed out is reported (clocks apart, or appends slower than the margin)', (t) =>
+  withNats(t, async (prefix) => {
+    const problems = errors();
+    const log = await open(prefix, { partitions: 1, onError: problems.onError });
+    const nc = await connect({ servers: NATS_URL });
+    try {
+      const h = log.horizon();
+      // Another gateway whose clock is 5 s behind.
+      const hdrs = headers();
+      for (const [k, v] of [['Omni-Device-Id', 'd'], ['Omni-Tenant', 'default'], ['Omni-Generation-Id', '1'], ['Omni-Auth', 'device'], ['Omni-Body-Json', '0'], ['Omni-Enqueued', String(h - 5_000)]]) hdrs.set(k!, v!);
+      await jetstream(nc).publish(subjectOf(prefix, 0), 'late', { headers: hdrs });
+      for (const deadline = Date.now() + 2_000; problems.list.length === 0 && Date.now() < deadline;) await new Promise((res) => setTimeout(res, 10));
+      assert.match(problems.list.join('\n'), /1 message\(s\) landed in the log below a horizon already handed out \(by up to 5\d{3} ms\)/);
+      const [m] = (await log.read(0, { kind: 'earliest' }, 1)).messages;
+      assert.equal(m?.body.toString(), 'late');
+    } finally {
+      await nc.close();
+      await log.close();
+    }
+  }));
+
+test("a reader whose consumer the server dropped (inactivity, a restart) goes on with a new one", (t) =>
+  withNats(t, async (prefix) => {
+    const log = await open(prefix, { partitions: 1 });
+    const nc = await connect({ servers: NATS_URL });
+    try {
+      await log.append(['0', '1', '2', '3'].map((b) => msg('d', b)));
+      assert.deepEqual((await log.read(0, { kind: 'earliest' }, 2)).messages.map((m) => m.body.toString()), ['0', '1']);
+      const jsm = await jetstreamManager(nc);
+      for await (const c of jsm.consumers.list(streamName(prefix, 0))) if (!c.config.headers_only) await jsm.consumers.delete(streamName(prefix, 0), c.name);
+      const page = await log.read(0, { kind: 'sequence', sequenceNumber: 2 }, 2);
+      assert.deepEqual(page.messages.map((m) => m.body.toString()), ['2', '3']);
+      assert.equal(page.nextSequenceNumber, 4);
+    } finally {
+      await nc.close();
       await log.close();
     }
   }));
