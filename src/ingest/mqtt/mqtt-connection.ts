@@ -20,8 +20,11 @@ import {
   SUBSCRIBE, UNSUBSCRIBE, unsuback,
 } from './mqtt-packets.js';
 
-/** Why a connection ended: an error code of the catalogue, or one of these. */
-export type CloseReason = ErrorCode | 'client_disconnect' | 'connection_lost' | 'keepalive_timeout' | 'connect_timeout' | 'session_taken_over';
+/** Why a connection ended when no error did: the client left, or a rule of the session. */
+export const SESSION_END_REASONS = ['client_disconnect', 'connection_lost', 'keepalive_timeout', 'connect_timeout', 'session_taken_over'] as const;
+
+/** Why a connection ended: an error code of the catalogue, or one of SESSION_END_REASONS. */
+export type CloseReason = ErrorCode | (typeof SESSION_END_REASONS)[number];
 
 /** What a connection needs of the endpoint that accepted it. */
 export interface ConnectionHost {
