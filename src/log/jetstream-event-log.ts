@@ -81,6 +81,7 @@ export interface JetStreamEventLogOptions extends EventLogOptions {
   readonly streamPrefix: string;
   /** Stream replicas: 1, or 3 or 5 on a cluster. */
   readonly replicas: number;
+  /** `memory` loses the messages, and starts sequence numbers again at 0, when the server (every replica) restarts. */
   readonly storage: 'file' | 'memory';
   /** How long an append keeps sending a message JetStream has not acknowledged before it is refused (default 5 s). */
   readonly appendTimeoutMs?: number;
