@@ -190,6 +190,20 @@ describe('MQTT endpoint', () => {
     assert.match(await (await s.fetch('/metrics')).text(), /omnistream_mqtt_disconnects_total\{reason="keepalive_timeout"\} 1/);
   });
 
+  test('a device disabled while connected is disconnected within the re-check interval (5 s)', { timeout: 15_000 }, async () => {
+    const d = await s.createDevice('soon-off');
+    const c = await connectDevice(s, d, { keepalive: 0 });
+    await c.publishAsync(eventsTopic(d.deviceId), 'before', { qos: 1 });
+    const ended = closed(c);
+    const disabledAt = Date.now();
+    await s.registry.update({ deviceId: d.deviceId, status: 'disabled' }, '*');
+    await ended;
+    assert.ok(Date.now() - disabledAt < 6_500, `closed after ${Date.now() - disabledAt} ms`);
+    assert.deepEqual((await stored(s, d.deviceId)).map((m) => m.body.toString()), ['before']);
+    assert.match(await (await s.fetch('/metrics')).text(), /omnistream_mqtt_disconnects_total\{reason="device_disabled"\} 1/);
+    assert.equal(await refusal(connectDevice(s, d)), 5, 'and cannot connect again');
+  });
+
   test('QoS 2 closes the connection and stores nothing (as IoT Hub does)', async () => {
     const d = await s.createDevice('qos-two');
     const raw = await rawDevice(s, d);

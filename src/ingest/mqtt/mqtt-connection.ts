@@ -169,6 +169,8 @@ export class MqttConnection {
     }
     if (this.state === 'closed') return;
     this.buffer = buf === undefined || offset >= buf.length ? undefined : offset === 0 ? buf : buf.subarray(offset);
+    // With nothing left to handle, reading still waits while a limit holds (it is lifted by an ack or 'drain').
+    blocked ||= this.waiting || this.inflight >= this.host.maxInflight || this.socket.writableNeedDrain;
     if (blocked && !this.paused) {
       this.paused = true;
       this.socket.pause();

@@ -98,7 +98,8 @@ export class MqttEndpoint {
   listen(port: number, host: string, tls?: SecureContextOptions): Promise<AddressInfo> {
     const listener: MqttListener = tls ? 'mqtts' : 'mqtt';
     const server: Server = tls
-      ? createTlsServer(tls, (socket) => this.accept(listener, socket))
+      // A client that opens a connection and never completes the handshake is dropped like one that never sends CONNECT.
+      ? createTlsServer({ ...tls, handshakeTimeout: this.host.connectTimeoutMs }, (socket) => this.accept(listener, socket))
       : createNetServer({ noDelay: true }, (socket) => this.accept(listener, socket));
     // A failed handshake (a client that does not trust the certificate, TLS 1.1) concerns that client only.
     if (tls) server.on('tlsClientError', (err) => this.options.logger.debug('MQTT TLS handshake failed', { err }));
