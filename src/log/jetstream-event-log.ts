@@ -208,6 +208,13 @@ export async function openJetStreamEventLog(options: JetStreamEventLogOptions): 
           ttl: options.dedupWindowMs, history: 1, replicas: options.replicas,
           storage: options.storage === 'memory' ? 'memory' : 'file',
         });
+        // An existing bucket is opened as it is: its TTL and replicas follow the options from now on.
+        const stream = `KV_${dedupBucket(options.streamPrefix)}`;
+        const { config } = await jsm.streams.info(stream);
+        const ttl = Math.round(options.dedupWindowMs * 1_000_000);
+        if (config.max_age !== ttl || config.num_replicas !== options.replicas) {
+          await jsm.streams.update(stream, { ...config, max_age: ttl, num_replicas: options.replicas });
+        }
       } catch (err) {
         throw new OmniError('internal', `Cannot create the log's dedup bucket ${dedupBucket(options.streamPrefix)} on NATS at ${where}: ${message(err)}`, { cause: err });
       }

@@ -107,6 +107,12 @@ test("past JetStream's duplicate window the dedup bucket still finds a repeated 
       await a.close();
       await b.close();
     }
+    // Opened again with another window, the bucket keeps its entries for that long.
+    await (await open(prefix, { ...options, dedupWindowMs: 120_000 })).close();
+    const nc = await connect({ servers: NATS_URL });
+    const { config } = await (await jetstreamManager(nc)).streams.info(`KV_${prefix}_dedup`);
+    await nc.close();
+    assert.equal(config.max_age, 120_000 * 1e6);
   }));
 
 test('the horizon stays horizonMarginMs behind the wall clock for other writers, and never goes back', (t) =>
