@@ -1,8 +1,9 @@
 // `npm run bench`: every benchmark in turn, each printing its machine, command, baseline and ratio.
 // A benchmark that fails (for the query benchmark: an answer that differs from its hand-written
-// loop's; for the jobs benchmark: a job's rows that differ from `query run`'s) makes the whole run
-// exit with 1, so a wrong but fast engine cannot pass unnoticed.
-//   npm run bench [-- ingest query feed jobs]
+// loop's; for the jobs benchmark: a job's rows that differ from `query run`'s; for the dashboard
+// benchmark: console errors, or tiles not live) makes the whole run exit with 1, so a wrong but fast
+// engine cannot pass unnoticed.
+//   npm run bench [-- ingest query feed jobs dashboard]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +15,7 @@ const suites: Record<string, Array<[file: string, ...flags: string[]]>> = {
   feed: [['bench/feed.ts']],
   query: [['bench/query.ts']],
   jobs: [['bench/jobs.ts', '--events', '1000000', '--runs', '5', '--windows', '60']],
+  dashboard: [['bench/dashboard.ts']],
 };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);
 const root = fileURLToPath(new URL('..', import.meta.url));

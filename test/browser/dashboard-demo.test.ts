@@ -139,7 +139,7 @@ async function openDashboard(browser: Browser, t: TestContext, tenant: string, u
   const readyAt = Date.now();
   const timings = await tileTimings(page, 5_000);
   const nav = (await page.evaluate(`(() => { const n = performance.getEntriesByType('navigation')[0]; return { html: n.responseEnd, loaded: n.loadEventEnd }; })()`)) as { html: number; loaded: number };
-  t.diagnostic(`${tenant}: first chart drawn ${timings.firstChartMs.toFixed(0)} ms after navigation, all ${first.length} tiles ready at ${timings.allReadyMs.toFixed(0)} ms (HTML at ${nav.html.toFixed(0)} ms, load event at ${nav.loaded.toFixed(0)} ms)`);
+  t.diagnostic(`${tenant}: first chart drawn ${timings.firstChartMs!.toFixed(0)} ms after navigation, all ${first.length} tiles ready at ${timings.allReadyMs!.toFixed(0)} ms (HTML at ${nav.html.toFixed(0)} ms, load event at ${nav.loaded.toFixed(0)} ms)`);
   return { tenant, page, errors, first, readyAt };
 }
 

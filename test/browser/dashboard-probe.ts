@@ -2,7 +2,7 @@
 // headless Chromium (Debian's, through playwright-core), the tiles' data-* attributes (documented
 // in web/src/ui/tiles/tile-view.ts) rather than canvas pixels, and the moments the page drew its
 // first chart and had every tile ready, stamped inside the page (performance.now(): ms since the
-// navigation started).
+// navigation started), and the page's JS heap.
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 
 export const CHROMIUM = '/usr/bin/chromium';
@@ -43,42 +43,45 @@ export async function readTiles(page: Page): Promise<Tile[]> {
 }
 
 /**
- * Stamps, in every page of `context`, when the first chart tile and then every tile became ready.
- * A stamp is taken two animation frames after the state changed: ECharts paints in the frame after
- * a tile draws, so the stamp is at or just after the paint (at most a frame, ~17 ms, late).
+ * Stamps, in every page of `context`, when the first chart tile became ready, then every tile, and
+ * when every tile had settled (ready, or saying why not: empty, problem, failed). A stamp is taken
+ * two animation frames after the state changed: ECharts paints in the frame after a tile draws, so
+ * the stamp is at or just after the paint (at most a frame, ~17 ms, late).
  */
 export async function watchTiles(context: BrowserContext): Promise<void> {
   await context.addInitScript({ content: `(() => {
     const chartTypes = ${JSON.stringify(CHART_TYPES)};
-    const marks = window.omnistreamMarks = { firstChartMs: null, allReadyMs: null };
-    let firstSeen = false, allSeen = false;
-    const stamp = (set) => requestAnimationFrame(() => requestAnimationFrame(() => set(performance.now())));
+    const marks = window.omnistreamMarks = { firstChartMs: null, allReadyMs: null, allSettledMs: null };
+    const seen = new Set();
+    const stamp = (name) => {
+      if (seen.has(name)) return;
+      seen.add(name);
+      requestAnimationFrame(() => requestAnimationFrame(() => { marks[name] = performance.now(); }));
+    };
     new MutationObserver(() => {
       const tiles = [...document.querySelectorAll('section.tile')];
-      if (!firstSeen && tiles.some((t) => t.dataset.state === 'ready' && chartTypes.includes(t.dataset.type))) {
-        firstSeen = true;
-        stamp((ms) => { marks.firstChartMs = ms; });
-      }
-      if (!allSeen && tiles.length > 0 && tiles.every((t) => t.dataset.state === 'ready')) {
-        allSeen = true;
-        stamp((ms) => { marks.allReadyMs = ms; });
-      }
+      if (tiles.length === 0) return;
+      if (tiles.some((t) => t.dataset.state === 'ready' && chartTypes.includes(t.dataset.type))) stamp('firstChartMs');
+      if (tiles.every((t) => t.dataset.state === 'ready')) stamp('allReadyMs');
+      if (tiles.every((t) => t.dataset.state !== 'loading')) stamp('allSettledMs');
     }).observe(document, { subtree: true, attributes: true, attributeFilter: ['data-state'] });
   })();` });
 }
 
 export interface TileTimings {
   /** From the start of the navigation to the first chart tile painted with rows, ms. */
-  readonly firstChartMs: number;
+  readonly firstChartMs: number | null;
   /** … to every tile ready. */
-  readonly allReadyMs: number;
+  readonly allReadyMs: number | null;
+  /** … to every tile settled: drawn, or saying why not (no rows yet, a problem). */
+  readonly allSettledMs: number | null;
 }
 
-/** The stamps of watchTiles, once both are there. */
-export async function tileTimings(page: Page, timeoutMs: number): Promise<TileTimings> {
+/** The stamps of watchTiles, once those named are there. */
+export async function tileTimings(page: Page, timeoutMs: number, needed: readonly (keyof TileTimings)[] = ['firstChartMs', 'allReadyMs']): Promise<TileTimings> {
   const handle = await page.waitForFunction(`(() => {
     const m = window.omnistreamMarks;
-    return m && m.firstChartMs !== null && m.allReadyMs !== null ? m : null;
+    return m && ${JSON.stringify(needed)}.every((n) => m[n] !== null) ? m : null;
   })()`, undefined, { timeout: timeoutMs });
   return (await handle.jsonValue()) as TileTimings;
 }
@@ -98,16 +101,28 @@ export async function waitForTiles(page: Page, states: readonly string[], timeou
   return readTiles(page);
 }
 
-/** The JS heap in use by the page (bytes), after a garbage collection, through the DevTools protocol. */
-export async function usedHeapBytes(page: Page): Promise<number> {
+export interface PageMemory {
+  /** JS heap in use, bytes (after a garbage collection). */
+  readonly jsHeapUsed: number;
+  /** JS heap reserved, bytes. */
+  readonly jsHeapTotal: number;
+  /** DOM nodes alive. */
+  readonly nodes: number;
+}
+
+/** The page's memory through the DevTools protocol (Performance.getMetrics), after a garbage collection. */
+export async function pageMemory(page: Page): Promise<PageMemory> {
   const cdp = await page.context().newCDPSession(page);
   try {
     await cdp.send('HeapProfiler.collectGarbage');
     await cdp.send('Performance.enable');
     const { metrics } = await cdp.send('Performance.getMetrics');
-    const used = metrics.find((m) => m.name === 'JSHeapUsedSize');
-    if (!used) throw new Error('Chromium reported no JSHeapUsedSize');
-    return used.value;
+    const metric = (name: string): number => {
+      const m = metrics.find((x) => x.name === name);
+      if (!m) throw new Error(`Chromium reported no ${name}`);
+      return m.value;
+    };
+    return { jsHeapUsed: metric('JSHeapUsedSize'), jsHeapTotal: metric('JSHeapTotalSize'), nodes: metric('Nodes') };
   } finally {
     await cdp.detach();
   }
