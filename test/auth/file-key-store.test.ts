@@ -6,7 +6,7 @@ import { FileKeyStore } from '../../src/auth/file-key-store.js';
 import { tempDir } from '../helpers/server.js';
 import { keyStoreContract } from './key-store.contract.js';
 
-keyStoreContract({
+await keyStoreContract({
   name: 'keys.json',
   fixture: async () => {
     const dir = tempDir();

@@ -15,8 +15,8 @@ export interface KeyStoreFixture {
 
 const rejectsWith = (code: string) => (err: unknown) => err instanceof OmniError && err.code === code;
 
-export function keyStoreContract(backend: Backend<KeyStoreFixture>): void {
-  contractSuite('KeyStore', backend, (fixture) => {
+export function keyStoreContract(backend: Backend<KeyStoreFixture>): Promise<void> {
+  return contractSuite('KeyStore', backend, (fixture) => {
     async function withStore(body: (store: KeyStore, f: KeyStoreFixture) => Promise<void>): Promise<void> {
       const f = await fixture();
       const store = await f.open();

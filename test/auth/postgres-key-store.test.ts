@@ -12,7 +12,7 @@ import { DEFAULT_POLICIES } from '../../src/core/rights.js';
 import { createSchema, PG_URL, postgresUnavailable, skipWithoutPostgres, type TestSchema } from '../helpers/postgres.js';
 import { keyStoreContract } from './key-store.contract.js';
 
-keyStoreContract({
+await keyStoreContract({
   name: 'PostgreSQL',
   unavailable: postgresUnavailable,
   fixture: async () => {

@@ -13,10 +13,14 @@ export interface Backend<F> {
   readonly fixture: () => Promise<F>;
 }
 
-/** Declares `port`'s contract for `backend`; `cases` declares the tests, given the fixture factory. */
-export function contractSuite<F>(port: string, backend: Backend<F>, cases: (fixture: () => Promise<F>) => void): void {
-  describe(`${port} contract: ${backend.name}`, async () => {
-    const missing = await backend.unavailable?.();
+/**
+ * Declares `port`'s contract for `backend`; `cases` declares the tests, given the fixture factory.
+ * Awaited at the top of a test file: whether the backend is there is known before its suite is
+ * declared, so two backends' suites never interleave (an async describe let them).
+ */
+export async function contractSuite<F>(port: string, backend: Backend<F>, cases: (fixture: () => Promise<F>) => void): Promise<void> {
+  const missing = await backend.unavailable?.();
+  describe(`${port} contract: ${backend.name}`, () => {
     if (missing === undefined) {
       cases(backend.fixture);
     } else if (servicesRequired) {

@@ -15,8 +15,8 @@ const row = (output: string, ts: number, n = 0, extra: Partial<NewOutputRow> = {
   output, job: 'j', tenant: 'brand-a', timestampMs: ts, n, row: { ts, n, output }, ...extra,
 });
 
-export function jobStoreContract(backend: Backend<JobStoreFixture>): void {
-  contractSuite('JobStore', backend, (fixture) => {
+export function jobStoreContract(backend: Backend<JobStoreFixture>): Promise<void> {
+  return contractSuite('JobStore', backend, (fixture) => {
     async function withStore(body: (store: JobStore, reopen: () => Promise<JobStore>) => Promise<void>): Promise<void> {
       const f = await fixture();
       const opened = [await f.open()];

@@ -7,7 +7,7 @@ import type { NewOutputRow, OutputRow } from '../../src/outputs/output-row.js';
 import { createSchema, PG_URL, postgresUnavailable, skipWithoutPostgres } from '../helpers/postgres.js';
 import { jobStoreContract } from './job-store.contract.js';
 
-jobStoreContract({
+await jobStoreContract({
   name: 'PostgreSQL',
   unavailable: postgresUnavailable,
   fixture: async () => {

@@ -4,7 +4,7 @@ import { SqliteJobStore } from '../../src/jobs/sqlite-job-store.js';
 import { tempDir } from '../helpers/server.js';
 import { jobStoreContract } from './job-store.contract.js';
 
-jobStoreContract({
+await jobStoreContract({
   name: 'jobs.db',
   fixture: async () => {
     const dir = tempDir();

@@ -10,8 +10,8 @@ export interface StoreFactory {
   cleanup(): Promise<void>;
 }
 
-export function consumerGroupStoreContract(backend: Backend<StoreFactory>): void {
-  contractSuite('ConsumerGroupStore', backend, (factory) => {
+export function consumerGroupStoreContract(backend: Backend<StoreFactory>): Promise<void> {
+  return contractSuite('ConsumerGroupStore', backend, (factory) => {
     let n = 0;
     async function withStore(body: (store: ConsumerGroupStore, reopen: () => Promise<ConsumerGroupStore>) => Promise<void>) {
       const f = await factory();

@@ -28,8 +28,8 @@ export function msg(deviceId: string, body: string | Buffer, extra: Partial<NewM
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function eventLogContract(backend: Backend<LogFactory>): void {
-  contractSuite('EventLog', backend, (factory) => {
+export function eventLogContract(backend: Backend<LogFactory>): Promise<void> {
+  return contractSuite('EventLog', backend, (factory) => {
     let store = 0;
     async function withLog(options: Partial<EventLogOptions>, body: (log: EventLog, reopen: () => Promise<EventLog>) => Promise<void>) {
       const f = await factory();

@@ -14,7 +14,7 @@ import { eventLogContract, msg } from './event-log.contract.js';
 const BASE = { partitions: 4, retentionMs: 1e9, dedupWindowMs: 1e9, maxPendingMessages: 1e5, replicas: 1 };
 
 for (const storage of ['file', 'memory'] as const) {
-  eventLogContract({
+  await eventLogContract({
     name: `JetStream (${storage} storage)`,
     unavailable: natsUnavailable,
     fixture: async () => {

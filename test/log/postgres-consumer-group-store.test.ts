@@ -7,7 +7,7 @@ import { PostgresConsumerGroupStore } from '../../src/log/postgres-consumer-grou
 import { createSchema, PG_URL, postgresUnavailable, skipWithoutPostgres, type TestSchema } from '../helpers/postgres.js';
 import { consumerGroupStoreContract } from './consumer-group-store.contract.js';
 
-consumerGroupStoreContract({
+await consumerGroupStoreContract({
   name: 'PostgreSQL',
   unavailable: postgresUnavailable,
   fixture: async () => {

@@ -4,7 +4,7 @@ import { SqliteConsumerGroupStore } from '../../src/log/sqlite-consumer-group-st
 import { tempDir } from '../helpers/server.js';
 import { consumerGroupStoreContract } from './consumer-group-store.contract.js';
 
-consumerGroupStoreContract({
+await consumerGroupStoreContract({
   name: 'SQLite',
   fixture: async () => {
     const dir = tempDir();

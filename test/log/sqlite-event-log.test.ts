@@ -33,7 +33,7 @@ async function stored(log: SqliteEventLog, partition: number, from = 0): Promise
 }
 
 for (const durability of ['process', 'fsync'] as const) {
-  eventLogContract({
+  await eventLogContract({
     name: `SQLite (durability ${durability})`,
     fixture: async () => {
       const dir = tempDir();

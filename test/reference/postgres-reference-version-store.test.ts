@@ -5,7 +5,7 @@ import { PostgresReferenceVersionStore } from '../../src/reference/postgres-refe
 import { createSchema, PG_URL, postgresUnavailable, skipWithoutPostgres } from '../helpers/postgres.js';
 import { referenceVersionStoreContract } from './reference-version-store.contract.js';
 
-referenceVersionStoreContract({
+await referenceVersionStoreContract({
   name: 'PostgreSQL',
   unavailable: postgresUnavailable,
   fixture: async () => {

@@ -9,8 +9,8 @@ export interface VersionStoreFixture {
   cleanup(): Promise<void>;
 }
 
-export function referenceVersionStoreContract(backend: Backend<VersionStoreFixture>): void {
-  contractSuite('ReferenceVersionStore', backend, (fixture) => {
+export function referenceVersionStoreContract(backend: Backend<VersionStoreFixture>): Promise<void> {
+  return contractSuite('ReferenceVersionStore', backend, (fixture) => {
     test('versions are kept per name in time order and survive reopening; pruning keeps the one valid at the cut', async () => {
       const f = await fixture();
       let store = await f.open();

@@ -4,7 +4,7 @@ import { SqliteReferenceVersionStore } from '../../src/reference/sqlite-referenc
 import { tempDir } from '../helpers/server.js';
 import { referenceVersionStoreContract } from './reference-version-store.contract.js';
 
-referenceVersionStoreContract({
+await referenceVersionStoreContract({
   name: 'references.db',
   fixture: async () => {
     const dir = tempDir();

@@ -7,7 +7,7 @@ import { SqliteRegistry } from '../../src/registry/sqlite-registry.js';
 import { tempDir } from '../helpers/server.js';
 import { registryContract } from './registry.contract.js';
 
-registryContract({
+await registryContract({
   name: 'SQLite behind CachedRegistry (1 s)',
   fixture: async () => {
     const dir = tempDir();

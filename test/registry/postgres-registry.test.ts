@@ -7,7 +7,7 @@ import { PostgresRegistry } from '../../src/registry/postgres-registry.js';
 import { createSchema, PG_URL, postgresUnavailable, skipWithoutPostgres } from '../helpers/postgres.js';
 import { registryContract } from './registry.contract.js';
 
-registryContract({
+await registryContract({
   name: 'PostgreSQL',
   unavailable: postgresUnavailable,
   fixture: async () => {

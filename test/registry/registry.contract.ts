@@ -15,8 +15,8 @@ function rejectsWith(code: string) {
 }
 
 /** The cases share one registry, in order: each builds on the devices the ones before created. */
-export function registryContract(backend: Backend<RegistryFixture>): void {
-  contractSuite('Registry', backend, (open) => {
+export function registryContract(backend: Backend<RegistryFixture>): Promise<void> {
+  return contractSuite('Registry', backend, (open) => {
     let registry: Registry;
     let cleanup: () => Promise<void>;
     before(async () => ({ registry, cleanup } = await open()));

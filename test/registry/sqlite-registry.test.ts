@@ -6,7 +6,7 @@ import { SqliteRegistry } from '../../src/registry/sqlite-registry.js';
 import { tempDir } from '../helpers/server.js';
 import { registryContract } from './registry.contract.js';
 
-registryContract({
+await registryContract({
   name: 'SQLite',
   fixture: async () => {
     const dir = tempDir();
