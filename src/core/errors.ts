@@ -50,6 +50,8 @@ export const errorCatalogue = {
   method_not_allowed: { status: 405, iothubCode: 'ArgumentInvalid', message: 'Method not allowed on this route' },
   rate_limited: { status: 429, iothubCode: 'ThrottlingException', message: 'Too many requests' },
   overloaded: { status: 503, iothubCode: 'ServiceUnavailable', connack: 3, message: 'The server is overloaded; retry later' },
+  // A backend (the database, the log's servers) cannot be reached; the process reconnects by itself.
+  unavailable: { status: 503, iothubCode: 'ServiceUnavailable', connack: 3, message: 'A backend this server needs is unreachable; retry later' },
   shutting_down: { status: 503, iothubCode: 'ServiceUnavailable', connack: 3, message: 'The server is shutting down' },
   // MQTT only (the statuses are what an HTTP route would answer, for the one table).
   unsupported_protocol_version: { status: 400, iothubCode: 'ArgumentInvalid', connack: 1, message: 'Only MQTT 3.1.1 (protocol level 4) is supported' },

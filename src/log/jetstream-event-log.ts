@@ -433,7 +433,7 @@ export class JetStreamEventLog implements EventLog {
       return Promise.reject(new OmniError('overloaded', 'Too many appends are waiting to be committed', { retryAfterSeconds: 1 }));
     }
     if (!this.connected) {
-      return Promise.reject(new OmniError('overloaded', `The log (NATS JetStream at ${this.where}) is unreachable; the append was not stored`, { retryAfterSeconds: 1 }));
+      return Promise.reject(new OmniError('unavailable', `The log (NATS JetStream at ${this.where}) is unreachable; the append was not stored`, { retryAfterSeconds: 1 }));
     }
     const entry: InFlight = { floorMs: this.clock(), done: false };
     this.inFlight.push(entry);

@@ -263,7 +263,7 @@ export class JetStreamLogAppender {
   /** NATS did not answer in time, or is gone: never acknowledged, retry later. */
   unavailable(cause: unknown): OmniError {
     const why = cause instanceof Error ? cause.message : String(cause);
-    return new OmniError('overloaded', `The log (NATS JetStream at ${this.options.where}) did not acknowledge the append: ${why}`, { cause, retryAfterSeconds: 1 });
+    return new OmniError('unavailable', `The log (NATS JetStream at ${this.options.where}) did not acknowledge the append: ${why}`, { cause, retryAfterSeconds: 1 });
   }
 
   /** JetStream answered and refused: a 5xx of its own (storage full, say) is worth a retry later; anything else is a fault here. */

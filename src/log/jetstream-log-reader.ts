@@ -88,7 +88,7 @@ class Cursor {
   request(stream: string, batch: number, timeoutMs: number): Promise<Delivered[]> {
     return new Promise((resolve, reject) => {
       const got: Delivered[] = [];
-      const timer = setTimeout(() => done(new OmniError('overloaded', 'The log did not answer a read in time', { retryAfterSeconds: 1 })), timeoutMs);
+      const timer = setTimeout(() => done(new OmniError('unavailable', 'The log did not answer a read in time', { retryAfterSeconds: 1 })), timeoutMs);
       const silence = setTimeout(() => {
         if (got.length === 0) done(new ConsumerSilentError(`the log's consumer did not answer within ${SILENCE_MS} ms`));
       }, Math.min(SILENCE_MS, timeoutMs));
@@ -307,5 +307,5 @@ export interface StoredHeaders {
 export function readFailure(err: unknown): OmniError {
   if (err instanceof OmniError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new OmniError('overloaded', `The log (NATS JetStream) could not answer a read: ${message}`, { cause: err, retryAfterSeconds: 1 });
+  return new OmniError('unavailable', `The log (NATS JetStream) could not answer a read: ${message}`, { cause: err, retryAfterSeconds: 1 });
 }

@@ -121,7 +121,7 @@ export class PostgresDatabase {
   }
 
   /**
-   * pg's failure as Omnistream reports it: an unreachable or refusing server is `overloaded` (503,
+   * pg's failure as Omnistream reports it: an unreachable or refusing server is `unavailable` (503,
    * retry later) naming the database; a value PostgreSQL cannot store is `invalid_argument`;
    * anything else is returned as it is (a bug, reported as a 500 with its cause).
    */
@@ -131,7 +131,7 @@ export class PostgresDatabase {
     if (isUnavailable(err)) {
       // The server answered and refused (no such database, bad credentials, shutting down), or could not be reached.
       const verb = code !== undefined && UNAVAILABLE_SQLSTATES.has(code) ? 'cannot use' : 'cannot reach';
-      return new OmniError('overloaded', `${this.what} ${verb} its database, PostgreSQL at ${this.where}: ${reason(err)}`, { cause: err, retryAfterSeconds: 1 });
+      return new OmniError('unavailable', `${this.what} ${verb} its database, PostgreSQL at ${this.where}: ${reason(err)}`, { cause: err, retryAfterSeconds: 1 });
     }
     if (code !== undefined && INVALID_VALUE_SQLSTATES.has(code)) {
       return new OmniError('invalid_argument', `${this.what} cannot store the value: ${reason(err)}`, { cause: err });

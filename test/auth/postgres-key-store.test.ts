@@ -125,7 +125,7 @@ describe('PostgreSQL key store across processes', { concurrency: true }, () => {
         await pool.end();
         await sleep(KEY_REFRESH_MS + 200);
         assert.equal(store.tenantOfAppKey(key.key), 'default');
-        await assert.rejects(store.addAppKey('brand'), (e) => e instanceof OmniError && e.code === 'overloaded' && e.message.includes(schema.name) && e.message.includes('the key store'));
+        await assert.rejects(store.addAppKey('brand'), (e) => e instanceof OmniError && e.code === 'unavailable' && e.message.includes(schema.name) && e.message.includes('the key store'));
       } finally {
         await store.close();
       }

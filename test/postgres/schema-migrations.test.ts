@@ -132,7 +132,7 @@ test('an unreachable database: every adapter rejects naming what and where, neve
     for (const a of ADAPTERS) {
       await assert.rejects(a.open({ url: target.url, schema: 'anywhere' }), (e) => {
         assert.ok(e instanceof OmniError, String(e));
-        assert.equal(e.code, 'overloaded');
+        assert.equal(e.code, 'unavailable');
         assert.ok(e.message.includes(target.where), e.message);
         assert.match(e.message, /^the [a-z -]+ cannot (reach|use) its database, PostgreSQL at /);
         assert.ok(!e.message.includes('s3cret'), e.message);
