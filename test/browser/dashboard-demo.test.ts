@@ -24,12 +24,19 @@ const README_AFTER_MS = 60_000;
 /** How long values have to change once every tile is drawn (the issue's "within 10 seconds"). */
 const CHANGE_WITHIN_MS = 10_000;
 /**
- * Tiles that may show the same values 10 s apart: the top ten products tried on and not bought
- * over 5 minutes can keep its ten rows and their counts from one 10-second hop to the next (a
- * try-on without a purchase is a rare event). Every other tile's window ends every 10 s (the
- * fitting rooms' every 5 s) with new counts, and must change.
+ * Tiles that may show the same values 10 s apart, all of rare events: orders (the sales card, the
+ * top bought; a brand gets one every few seconds at the default rate), try-ons (top tried on; tried
+ * on, not bought), fitting-room visits ending (the dwell card and bars). Soon after a fresh start,
+ * while nothing has left the 5-minute windows yet, a hop without such an event leaves a tile as it
+ * was: 1 to 3 windows in 20 for each, measured against a fresh demo. The others count frequent
+ * events — every channel's events, product views, store entries — and must change; and, every
+ * tile getting a newer window within the 10 s, most tiles (MIN_CHANGED) must show new values.
  */
-const MAY_STAY: ReadonlySet<string> = new Set(['TriedNotBought']);
+const MAY_STAY: ReadonlySet<string> = new Set(['Sales', 'TopBought', 'TopTriedOn', 'TriedNotBought', 'FittingRoomVisits', 'FittingRoomDwell']);
+const MIN_CHANGED = 8;
+/** The demo's windows hop every 10 s, on the boundaries of the clock; pages are opened half-way. */
+const HOP_MS = 10_000;
+const OPEN_AT_MS = 5_000;
 
 interface Links {
   readonly dashboard: string;
@@ -214,24 +221,40 @@ test('npm start, as a newcomer: each brand\'s dashboard draws every tile with it
     }, 40_000);
     t.diagnostic(`every output had rows for both brands ${((Date.now() - started) / 1000).toFixed(1)} s after npm start`);
 
+    // Opened mid-way between two hops: the demo's windows end on every 10-second boundary of the
+    // clock and their rows land a fraction of a second later, and the wait above ends just after
+    // rows landed. Opened then, the 10 s would all go to the demo's own hop (9.5 s measured), and a
+    // slip of a loaded machine would fail them.
+    await new Promise((r) => setTimeout(r, (OPEN_AT_MS - (Date.now() % HOP_MS) + HOP_MS) % HOP_MS));
     const runs: BrandRun[] = [];
     for (const [tenant, links] of demo.links) runs.push(await openDashboard(browser, t, tenant, links.dashboard));
 
     await Promise.all(runs.map(async (run) => {
       const { tenant, page } = run;
-      // Values change: each tile's summary (its timestamp aside) differs from the first one drawn.
-      const before = new Map(run.first.map((x) => [x.index, shown(x)]));
-      const mustChange = run.first.filter((x) => !MAY_STAY.has(x.output)).map((x) => x.index);
+      // Values change: each tile's summary (its timestamp aside) differs from the first one drawn;
+      // and every tile draws a newer window (its summary's `at`) than the first.
+      const before = new Map(run.first.map((x) => [x.index, x.summary]));
+      const changed = new Set<number>();
+      const advanced = new Set<number>();
       let now: readonly Tile[] = run.first;
-      const unchanged = (tiles: readonly Tile[]) => tiles.filter((x) => x.state !== 'ready' || shown(x) === before.get(x.index));
       while (Date.now() - run.readyAt < CHANGE_WITHIN_MS) {
         now = await readTiles(page);
-        if (unchanged(now).every((x) => !mustChange.includes(x.index))) break;
+        for (const x of now) {
+          if (x.state !== 'ready') continue;
+          const was = before.get(x.index) ?? {};
+          if (shown(x) !== shown({ ...x, summary: was })) changed.add(x.index);
+          if (String(x.summary!.at) > String(was.at)) advanced.add(x.index);
+        }
+        if (changed.size === now.length && advanced.size === now.length) break;
         await page.waitForTimeout(250);
       }
-      const still = unchanged(now);
-      assert.deepEqual(still.filter((x) => mustChange.includes(x.index)).map((x) => `${x.index} ${x.title}: ${shown(x)}`), [], `${tenant}: tiles whose values did not change within ${CHANGE_WITHIN_MS / 1000} s`);
-      t.diagnostic(`${tenant}: ${now.length - still.length} of ${now.length} tiles changed within ${((Date.now() - run.readyAt) / 1000).toFixed(1)} s${still.length ? ` (not: ${still.map((x) => x.title).join(', ')}, which may stay)` : ''}`);
+      const seconds = ((Date.now() - run.readyAt) / 1000).toFixed(1);
+      const named = (xs: readonly Tile[]) => xs.map((x) => `${x.index} ${x.title}: ${shown(x)}`);
+      assert.deepEqual(named(now.filter((x) => !advanced.has(x.index))), [], `${tenant}: tiles that drew no newer window within ${CHANGE_WITHIN_MS / 1000} s`);
+      assert.deepEqual(named(now.filter((x) => !changed.has(x.index) && !MAY_STAY.has(x.output))), [], `${tenant}: tiles of frequent events whose values did not change within ${CHANGE_WITHIN_MS / 1000} s`);
+      assert.ok(changed.size >= MIN_CHANGED, `${tenant}: only ${changed.size} of ${now.length} tiles changed their values within ${CHANGE_WITHIN_MS / 1000} s`);
+      const still = now.filter((x) => !changed.has(x.index));
+      t.diagnostic(`${tenant}: ${changed.size} of ${now.length} tiles changed their values within ${seconds} s${still.length ? ` (not: ${still.map((x) => x.title).join(', ')}, which may stay)` : ''}, every one drew a newer window`);
       assert.ok(now.every((x) => x.state === 'ready' && x.phase === 'live'), `${tenant}: every tile ready and live: ${now.map((x) => `${x.index} ${x.state} ${x.phase}`).join(', ')}`);
 
       // Nothing of the other brand: no product, SKU, store or tenant name in any tile or anywhere on the page.
