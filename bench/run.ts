@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 // Each entry is a file and the flags it runs with here (run alone, a benchmark may default smaller).
 const suites: Record<string, Array<[file: string, ...flags: string[]]>> = {
   ingest: [['bench/ingest.ts']],
-  mqtt: [['bench/mqtt.ts']],
+  mqtt: [['bench/mqtt.ts'], ['bench/bridge.ts']],
   feed: [['bench/feed.ts']],
   query: [['bench/query.ts']],
   jobs: [['bench/jobs.ts', '--events', '1000000', '--runs', '5', '--windows', '60']],

@@ -19,6 +19,8 @@ import { jobRoutes } from './jobs/job-routes.js';
 import { jobsConfigOf } from './jobs/jobs-config.js';
 import type { EventLog } from './log/event-log.js';
 import { MqttEndpoint } from './ingest/mqtt/mqtt-endpoint.js';
+import { bridgeRoutes } from './ingest/mqtt-bridge/bridge-routes.js';
+import { MqttBridge } from './ingest/mqtt-bridge/mqtt-bridge.js';
 import { loadCertificate, renewedCertificate, secureContextOptions, type CertificateSource, type LoadedCertificate } from './tls/tls-certificate.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import type { Registry } from './registry/registry.js';
@@ -72,6 +74,11 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     metrics,
     logger,
   });
+  // A pattern or device-id template that cannot work stops the start here, naming the bridge.
+  const bridges = Object.entries(config.bridges).map(([name, b]) => new MqttBridge({
+    name, url: b.url, topics: b.topics, tenant: b.tenant, username: b.username, password: b.password, caFile: b.ca,
+    clientId: b.clientId ?? `omnistream-bridge-${name}`, dedup: b.dedup,
+  }, { ingestion, registry, logger: logger.child({ bridge: name }), metrics }));
   const jobStore = openJobStore(config);
   const referenceStore = openReferenceVersionStore(config);
   const { jobs: jobsConfig, problems } = await jobsConfigOf(config);
@@ -93,6 +100,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       dashboardRoutes(auth, dashboards),
       eventRoutes(auth, log, tails.signal),
       pageRoutes(),
+      bridgeRoutes(auth, bridges),
     ],
     cors: config.cors,
     trustProxy: config.http.trustProxy,
@@ -132,6 +140,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   // Jobs start behind the listener: a reference source that is slow to answer (PostgreSQL at
   // start) delays only the jobs that join it, never ingestion.
   const jobsStarted = jobs.start().catch((err: unknown) => logger.error('jobs could not start', { err }));
+  // Bridges connect behind the listener too: a store broker that is down is retried, never awaited.
+  for (const b of bridges) b.start();
   const reachable = (listen: string) => {
     const h = listen === '0.0.0.0' || listen === '::' ? '127.0.0.1' : listen;
     return h.includes(':') ? `[${h}]` : h;
@@ -183,7 +193,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         feed.release();
         jobs.release();
         tails.abort();
-        await Promise.all([server.close(), mqtt?.close(), renewing]);
+        await Promise.all([server.close(), mqtt?.close(), renewing, ...bridges.map((b) => b.close())]);
         await retention;
         await ingestion.close();
         await jobsStarted;

@@ -5,7 +5,7 @@ import { DURABILITIES } from '../log/durability.js';
 import { LOG_LEVELS } from '../telemetry/logger.js';
 import { DASHBOARD_SETTINGS } from './dashboard-settings.js';
 import { JOB_SETTINGS, OUTPUT_SETTINGS, REFERENCE_SETTINGS } from './jobs-settings.js';
-import { boolean, choice, duration, integer, list, path, section, text, type ValueOf } from './schema.js';
+import { boolean, choice, duration, integer, list, path, records, section, sequence, text, type ValueOf } from './schema.js';
 
 function isSymmetricKey(key: string): boolean {
   try {
@@ -64,6 +64,21 @@ export const SETTINGS = section({
       min: 1, max: 10_000, default: 64,
     }),
   }),
+  bridges: records(section({
+    url: text({ doc: 'the store broker: mqtt://host:1883 or mqtts://host:8883 (credentials may go in the URL or below)', placeholder: 'URL' }),
+    topics: sequence(section({
+      pattern: text({ doc: 'a topic the store\'s readers publish to, with {name} for a level that varies: `stores/{store}/readers/{reader}/events`' }),
+      deviceId: text({ doc: 'the device a message comes from, made of the pattern\'s names: `{store}-{reader}`', default: '{device}' }),
+    }), { doc: 'the topics the bridge subscribes to (QoS 1), each mapped to devices' }),
+    tenant: text({ doc: 'the tenant of the devices the bridge creates on first sight', default: 'default', placeholder: 'NAME' }),
+    username: text({ doc: 'user name on the broker', default: null }),
+    password: text({ doc: 'password on the broker', default: null }),
+    ca: path({ doc: 'PEM file of the CA that signed the broker\'s certificate (mqtts)', default: null }),
+    clientId: text({ doc: 'the client id of the bridge\'s persistent session (default omnistream-bridge-<name>)', default: null }),
+    dedup: choice({ doc: '`hash`: a message\'s id is a hash of its topic and payload, so a redelivery is stored once; `none`', values: ['hash', 'none'], default: 'hash' }),
+  }, {
+    check: (b) => (b.topics.length === 0 ? { setting: 'topics', problem: 'a bridge needs at least one topic pattern' } as const : undefined),
+  }), { doc: 'bridges from store MQTT brokers: their readers\' messages into the log, at least once, deduplicated' }),
   log: section({
     partitions: integer({ doc: 'partitions of the log, fixed when it is created', min: 1, max: 32, default: 4, env: 'OMNISTREAM_PARTITIONS' }),
     retention: duration({ doc: 'messages older than this are deleted', default: '7d', env: 'OMNISTREAM_RETENTION' }),

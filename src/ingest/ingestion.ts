@@ -8,7 +8,8 @@ import type { AppendResult, EventLog } from '../log/event-log.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Registry } from '../registry/registry.js';
 
-export type Transport = 'http' | 'mqtt';
+/** How a message came in: HTTP, the MQTT endpoint, or a bridge from another MQTT broker. */
+export type Transport = 'http' | 'mqtt' | 'bridge';
 
 const ACTIVITY_FLUSH_MS = 5_000;
 
@@ -29,7 +30,7 @@ export class Ingestion {
       bytes: metrics.bytesIngested.with({ transport }),
       duplicates: metrics.duplicates.with({ transport }),
     });
-    this.counters = { http: per('http'), mqtt: per('mqtt') };
+    this.counters = { http: per('http'), mqtt: per('mqtt'), bridge: per('bridge') };
     this.timer = setInterval(() => void this.flushActivity(), ACTIVITY_FLUSH_MS);
     this.timer.unref();
   }
