@@ -25,6 +25,8 @@ import { loadCertificate, renewedCertificate, secureContextOptions, type Certifi
 import { createLogger, type Logger } from './telemetry/logger.js';
 import type { Registry } from './registry/registry.js';
 import { registryRoutes } from './registry/registry-routes.js';
+import { openRecommendations } from './recs/recommendations.js';
+import { openRecsStore } from './storage.js';
 import { openConsumerGroupStore, openEventLog, openJobStore, openKeyStore, openReferenceVersionStore, openServingRegistry } from './storage.js';
 
 export interface RunningApp {
@@ -83,6 +85,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const referenceStore = openReferenceVersionStore(config);
   const { jobs: jobsConfig, problems } = await jobsConfigOf(config);
   const jobs = new JobManager(jobsConfig, { log, store: jobStore, referenceStore, metrics, logger, keepReferencesMs: config.log.retention }, problems);
+  // The recommender restores its model before the server answers (docs/recommendations.md).
+  const recs = config.recommendations.enabled ? await openRecommendations(config.recommendations, { log, store: openRecsStore(config), metrics, logger }) : undefined;
   const dashboards = new Dashboards(config.dashboards, { names: () => jobs.outputNames(), find: (name) => jobs.output(name)?.name }, logger);
   /** Ends the live-event tails at shutdown, as the feed and the jobs end theirs. */
   const tails = new AbortController();
@@ -101,6 +105,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       eventRoutes(auth, log, tails.signal),
       pageRoutes(),
       bridgeRoutes(auth, bridges),
+      ...(recs ? [recs.routes(auth)] : []),
     ],
     cors: config.cors,
     trustProxy: config.http.trustProxy,
@@ -132,6 +137,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     await mqtt?.close();
     await server.close();
     await jobs.close();
+    await recs?.close();
     await Promise.all([ingestion.close(), feed.close(), log.close()]);
     await Promise.all([registry.close(), keys.close(), jobStore.close(), referenceStore.close()]);
     throw err;
@@ -142,6 +148,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const jobsStarted = jobs.start().catch((err: unknown) => logger.error('jobs could not start', { err }));
   // Bridges connect behind the listener too: a store broker that is down is retried, never awaited.
   for (const b of bridges) b.start();
+  recs?.start();
   const reachable = (listen: string) => {
     const h = listen === '0.0.0.0' || listen === '::' ? '127.0.0.1' : listen;
     return h.includes(':') ? `[${h}]` : h;
@@ -199,6 +206,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         await jobsStarted;
         // Jobs commit their last checkpoint before the log they read closes.
         await jobs.close();
+        // The recommender commits what it absorbed before the log it reads closes.
+        await recs?.close();
         await feed.close();
         await log.close();
         await Promise.all([registry.close(), keys.close(), jobStore.close(), referenceStore.close()]);

@@ -11,6 +11,8 @@ import { SqliteEventLog } from './log/sqlite-event-log.js';
 import type { JobStore } from './jobs/job-store.js';
 import { SqliteJobStore } from './jobs/sqlite-job-store.js';
 import type { ReferenceVersionStore } from './reference/reference-version-store.js';
+import type { RecsStore } from './recs/recs-store.js';
+import { SqliteRecsStore } from './recs/sqlite-recs-store.js';
 import { SqliteReferenceVersionStore } from './reference/sqlite-reference-version-store.js';
 import type { Registry } from './registry/registry.js';
 import { CachedRegistry } from './registry/cached-registry.js';
@@ -46,4 +48,9 @@ export function openJobStore(config: Config): JobStore {
 
 export function openReferenceVersionStore(config: Config): ReferenceVersionStore {
   return new SqliteReferenceVersionStore(join(config.dataDir, 'references.db'));
+}
+
+/** The recommender's model and log positions (one database: a checkpoint commits both). */
+export function openRecsStore(config: Config): RecsStore {
+  return new SqliteRecsStore(join(config.dataDir, 'recs.db'));
 }

@@ -5,6 +5,7 @@ import { DURABILITIES } from '../log/durability.js';
 import { LOG_LEVELS } from '../telemetry/logger.js';
 import { DASHBOARD_SETTINGS } from './dashboard-settings.js';
 import { JOB_SETTINGS, OUTPUT_SETTINGS, REFERENCE_SETTINGS } from './jobs-settings.js';
+import { RECOMMENDATION_SETTINGS } from './recommendation-settings.js';
 import { boolean, choice, duration, integer, list, path, records, section, sequence, text, type ValueOf } from './schema.js';
 
 function isSymmetricKey(key: string): boolean {
@@ -114,6 +115,7 @@ export const SETTINGS = section({
   outputs: OUTPUT_SETTINGS,
   jobs: JOB_SETTINGS,
   dashboards: DASHBOARD_SETTINGS,
+  recommendations: RECOMMENDATION_SETTINGS,
 });
 
 export type Config = ValueOf<typeof SETTINGS>;

@@ -9,7 +9,7 @@ export const RULES: Rules = {
     ['cli.ts', 'cli'],
     ['app.ts', 'storage.ts', 'demo'],
     // Features: each hands the HTTP shell its routes; app.ts mounts them.
-    ['ingest', 'feed', 'registry', 'jobs', 'dashboard'],
+    ['ingest', 'feed', 'registry', 'jobs', 'recs', 'dashboard'],
     ['log', 'auth', 'http', 'config', 'tls'],
     // What features build on: the engine, reference data, output sinks, metrics and logs.
     ['query', 'reference', 'outputs', 'telemetry'],

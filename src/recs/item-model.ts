@@ -1,0 +1,510 @@
+// One tenant's item-to-item model, SAR-style, learned incrementally. Pure: time comes in with each
+// event (the log's enqueue time), nothing reads a clock, so a replay builds the same model.
+//
+// - A shopper's history holds the items they touched, each with the strongest event's weight
+//   (viewed < tried on < added to cart < bought). When an item enters a history (or its weight
+//   rises), every other item there gains co-occurrence min(weight, other's weight): summed over
+//   shoppers this is the weighted co-occurrence C[i][j], and C[i][i] the item's occurrence.
+// - Similarity: Jaccard C[i][j] / (C[i][i] + C[j][j] − C[i][j]) (with min-weights, Σmin/Σmax), or
+//   lift C[i][j] / (C[i][i] · C[j][j]).
+// - Time decay: evidence halves every half-life. Every count is kept in units of 2^((t − t0)/half-life)
+//   at the time it was added, so decaying all counts is one number; the counts are rebased rarely.
+// - Bounded: at most `pairsPerItem` co-occurring items kept per item (pruned to the strongest when
+//   twice that many), `historyLength` items per shopper, shoppers dropped after `shopperTtlMs`
+//   without an event or beyond `maxShoppers` (least recent first), `maxItems` items.
+//
+// What changed since the last checkpoint is tracked, so a checkpoint writes only that
+// (`takeChanges`); `snapshot` is every record, and `restore` takes either.
+
+export type Similarity = 'jaccard' | 'lift';
+
+export interface ModelOptions {
+  readonly halfLifeMs: number;
+  readonly similarity: Similarity;
+  readonly pairsPerItem: number;
+  readonly historyLength: number;
+  readonly shopperTtlMs: number;
+  readonly maxShoppers: number;
+  readonly maxItems: number;
+}
+
+export interface Scored {
+  readonly item: string;
+  readonly score: number;
+}
+
+// --- records: what a checkpoint stores (JSON-safe) ----------------------------------------------
+
+export interface ItemRecord {
+  readonly item: string;
+  readonly occurrence: number;
+  readonly popularity: number;
+  /** [other item, co-occurrence], both in the model's scaled units. */
+  readonly pairs: readonly (readonly [string, number])[];
+}
+
+export interface ShopperRecord {
+  readonly shopper: string;
+  readonly lastMs: number;
+  /** Order of the shopper's last event among all events: restores the least-recent order. */
+  readonly touch: number;
+  readonly store: string | null;
+  /** [item, weight, time of the last event, bought (1) or not (0)], least recent first. */
+  readonly entries: readonly (readonly [string, number, number, 0 | 1])[];
+}
+
+export interface StoreRecord {
+  readonly store: string;
+  readonly popularity: readonly (readonly [string, number])[];
+}
+
+export interface ModelMeta {
+  /** The time the scaled units are relative to. */
+  readonly originMs: number;
+  /** The newest event time absorbed: "now" for decay. */
+  readonly clockMs: number;
+  readonly touch: number;
+  readonly events: number;
+}
+
+export interface ModelRecords {
+  readonly meta: ModelMeta;
+  readonly items: readonly ItemRecord[];
+  readonly shoppers: readonly ShopperRecord[];
+  readonly removedShoppers: readonly string[];
+  readonly stores: readonly StoreRecord[];
+}
+
+// --- state --------------------------------------------------------------------------------------
+
+class ItemState {
+  occurrence = 0;
+  popularity = 0;
+  readonly pairs = new Map<number, number>();
+  /** Neighbours sorted by similarity, valid while the model's version is `cachedAt`. */
+  cache: Scored[] | null = null;
+  cachedAt = -1;
+  constructor(readonly id: number, readonly key: string) {}
+}
+
+interface Entry {
+  readonly item: ItemState;
+  weight: number;
+  atMs: number;
+  bought: boolean;
+}
+
+class ShopperState {
+  entries: Entry[] = [];
+  lastMs = 0;
+  touch = 0;
+  store: string | null = null;
+  constructor(readonly key: string) {}
+}
+
+/** Exponents beyond this rebase every count, long before a double loses precision. */
+const MAX_EXPONENT = 40;
+
+const byScore = (a: Scored, b: Scored): number => (b.score - a.score) || (a.item < b.item ? -1 : a.item > b.item ? 1 : 0);
+
+export type AbsorbOutcome = 'absorbed' | 'item_limit';
+
+export class ItemModel {
+  private readonly items: ItemState[] = [];
+  private readonly itemIds = new Map<string, ItemState>();
+  /** In least-recent-first order: a Map keeps insertion order, and a touch re-inserts. */
+  private readonly shoppers = new Map<string, ShopperState>();
+  private readonly stores = new Map<string, Map<ItemState, number>>();
+  private originMs = 0;
+  private originSet = false;
+  private clockMs = 0;
+  private touch = 0;
+  private events = 0;
+  /** Bumped by every change: caches computed at an older version are stale. */
+  private version = 0;
+  private popularCache = new Map<string, { version: number; list: Scored[] }>();
+
+  private readonly dirtyItems = new Set<ItemState>();
+  private readonly dirtyShoppers = new Set<ShopperState>();
+  private readonly removed = new Set<string>();
+  private readonly dirtyStores = new Set<string>();
+
+  constructor(readonly options: ModelOptions) {}
+
+  get itemCount(): number {
+    return this.items.length;
+  }
+
+  get shopperCount(): number {
+    return this.shoppers.size;
+  }
+
+  get eventCount(): number {
+    return this.events;
+  }
+
+  get clock(): number {
+    return this.clockMs;
+  }
+
+  // --- learning ---------------------------------------------------------------------------------
+
+  /** One event: `shopper` touched `items` (an order may hold several) with `weight` at `atMs`. */
+  absorb(shopper: string, items: readonly string[], weight: number, purchase: boolean, store: string | null, atMs: number): AbsorbOutcome {
+    const states: ItemState[] = [];
+    for (const key of items) {
+      const s = this.item(key, true);
+      if (s === undefined) return 'item_limit';
+      states.push(s);
+    }
+    if (!this.originSet) {
+      this.originMs = atMs;
+      this.originSet = true;
+    }
+    if (atMs > this.clockMs) this.clockMs = atMs;
+    const scale = this.scaleAt(atMs);
+    this.version++;
+    this.events++;
+    const sh = this.shopper(shopper);
+    if (store !== null) sh.store = store;
+    for (const item of states) {
+      const add = weight * scale;
+      item.popularity += add;
+      this.dirtyItems.add(item);
+      if (store !== null) this.addStorePopularity(store, item, add);
+      this.touchEntry(sh, item, weight, purchase, atMs, scale);
+    }
+    sh.lastMs = atMs;
+    sh.touch = ++this.touch;
+    this.dirtyShoppers.add(sh);
+    this.ageOut(atMs);
+    return 'absorbed';
+  }
+
+  private touchEntry(sh: ShopperState, item: ItemState, weight: number, purchase: boolean, atMs: number, scale: number): void {
+    const entries = sh.entries;
+    let at = -1;
+    for (let i = entries.length - 1; i >= 0; i--) {
+      if (entries[i]!.item === item) {
+        at = i;
+        break;
+      }
+    }
+    if (at < 0) {
+      item.occurrence += weight * scale;
+      for (let i = 0; i < entries.length; i++) {
+        const other = entries[i]!;
+        this.addPair(item, other.item, Math.min(weight, other.weight) * scale);
+      }
+      entries.push({ item, weight, atMs, bought: purchase });
+      if (entries.length > this.options.historyLength) entries.shift();
+      return;
+    }
+    const entry = entries[at]!;
+    if (weight > entry.weight) {
+      item.occurrence += (weight - entry.weight) * scale;
+      for (let i = 0; i < entries.length; i++) {
+        if (i === at) continue;
+        const other = entries[i]!;
+        const gain = Math.min(weight, other.weight) - Math.min(entry.weight, other.weight);
+        if (gain > 0) this.addPair(item, other.item, gain * scale);
+      }
+      entry.weight = weight;
+    }
+    entry.atMs = atMs;
+    if (purchase) entry.bought = true;
+    // Most recent last: the history's cap drops the item touched longest ago.
+    if (at !== entries.length - 1) {
+      entries.splice(at, 1);
+      entries.push(entry);
+    }
+  }
+
+  private addPair(a: ItemState, b: ItemState, amount: number): void {
+    this.bump(a, b, amount);
+    this.bump(b, a, amount);
+  }
+
+  private bump(a: ItemState, b: ItemState, amount: number): void {
+    const pairs = a.pairs;
+    pairs.set(b.id, (pairs.get(b.id) ?? 0) + amount);
+    this.dirtyItems.add(a);
+    if (pairs.size > 2 * this.options.pairsPerItem) this.prunePairs(a);
+  }
+
+  /** Keeps the item's strongest co-occurrences (ties by item id, so a restore prunes alike). */
+  private prunePairs(a: ItemState): void {
+    const kept = [...a.pairs].sort((x, y) => (y[1] - x[1]) || cmp(this.items[x[0]]!.key, this.items[y[0]]!.key)).slice(0, this.options.pairsPerItem);
+    a.pairs.clear();
+    for (const [id, n] of kept) a.pairs.set(id, n);
+  }
+
+  private addStorePopularity(store: string, item: ItemState, amount: number): void {
+    let pop = this.stores.get(store);
+    if (pop === undefined) this.stores.set(store, (pop = new Map()));
+    pop.set(item, (pop.get(item) ?? 0) + amount);
+    this.dirtyStores.add(store);
+  }
+
+  private item(key: string, create: boolean): ItemState | undefined {
+    let s = this.itemIds.get(key);
+    if (s === undefined && create) {
+      if (this.items.length >= this.options.maxItems) return undefined;
+      s = new ItemState(this.items.length, key);
+      this.items.push(s);
+      this.itemIds.set(key, s);
+    }
+    return s;
+  }
+
+  private shopper(key: string): ShopperState {
+    let s = this.shoppers.get(key);
+    if (s === undefined) {
+      s = new ShopperState(key);
+      this.removed.delete(key);
+    } else {
+      this.shoppers.delete(key);
+    }
+    this.shoppers.set(key, s);
+    return s;
+  }
+
+  /** Drops shoppers idle past the TTL, and the least recent beyond the cap. */
+  private ageOut(nowMs: number): void {
+    const expired = nowMs - this.options.shopperTtlMs;
+    for (const s of this.shoppers.values()) {
+      if (this.shoppers.size <= this.options.maxShoppers && s.lastMs >= expired) break;
+      this.shoppers.delete(s.key);
+      this.dirtyShoppers.delete(s);
+      this.removed.add(s.key);
+    }
+  }
+
+  /** 2^((t − origin)/half-life): what one unit of evidence at `t` counts for; rebases when large. */
+  private scaleAt(atMs: number): number {
+    const halfLife = this.options.halfLifeMs;
+    if (halfLife <= 0) return 1;
+    let exponent = (atMs - this.originMs) / halfLife;
+    if (exponent > MAX_EXPONENT) {
+      this.rebase(atMs);
+      exponent = 0;
+    }
+    return 2 ** exponent;
+  }
+
+  private rebase(toMs: number): void {
+    const f = 2 ** (-(toMs - this.originMs) / this.options.halfLifeMs);
+    for (const item of this.items) {
+      item.occurrence *= f;
+      item.popularity *= f;
+      for (const [id, n] of item.pairs) item.pairs.set(id, n * f);
+      this.dirtyItems.add(item);
+    }
+    for (const [store, pop] of this.stores) {
+      for (const [item, n] of pop) pop.set(item, n * f);
+      this.dirtyStores.add(store);
+    }
+    this.originMs = toMs;
+  }
+
+  /** Scaled units → evidence as of the model's clock. */
+  private get unit(): number {
+    const halfLife = this.options.halfLifeMs;
+    return halfLife <= 0 ? 1 : 2 ** (-(this.clockMs - this.originMs) / halfLife);
+  }
+
+  // --- answering --------------------------------------------------------------------------------
+
+  /** Items most similar to `key`, strongest first; undefined when the model has not seen it. */
+  neighbours(key: string, k: number): Scored[] | undefined {
+    const item = this.itemIds.get(key);
+    if (item === undefined) return undefined;
+    return this.neighboursOf(item).slice(0, k);
+  }
+
+  private neighboursOf(item: ItemState): Scored[] {
+    if (item.cache !== null && item.cachedAt === this.version) return item.cache;
+    const list: Scored[] = [];
+    const lift = this.options.similarity === 'lift';
+    const unit = this.unit;
+    for (const [id, c] of item.pairs) {
+      const other = this.items[id]!;
+      let score: number;
+      if (lift) score = c / (item.occurrence * other.occurrence * unit);
+      // Evidence added at different times can make the weighted counts overlap a little: clamp.
+      else score = Math.min(1, c / Math.max(c, item.occurrence + other.occurrence - c));
+      if (score > 0 && Number.isFinite(score)) list.push({ item: other.key, score });
+    }
+    list.sort(byScore);
+    item.cache = list;
+    item.cachedAt = this.version;
+    return list;
+  }
+
+  /**
+   * For a shopper: Σ over their history of affinity (weight, decayed since the event) × similarity,
+   * without what they bought. `basedOn` is the history used, most recent first. Undefined for a
+   * shopper the model does not know (never seen, or aged out).
+   */
+  forShopper(key: string, k: number): { items: Scored[]; basedOn: string[]; bought: Set<string>; store: string | null } | undefined {
+    const sh = this.shoppers.get(key);
+    if (sh === undefined) return undefined;
+    const bought = new Set<string>();
+    for (const e of sh.entries) if (e.bought) bought.add(e.item.key);
+    const scores = new Map<string, number>();
+    const halfLife = this.options.halfLifeMs;
+    for (const e of sh.entries) {
+      const affinity = e.weight * (halfLife <= 0 ? 1 : 2 ** (-(this.clockMs - e.atMs) / halfLife));
+      for (const n of this.neighboursOf(e.item)) {
+        if (bought.has(n.item)) continue;
+        scores.set(n.item, (scores.get(n.item) ?? 0) + affinity * n.score);
+      }
+    }
+    const items = topOf(scores.entries(), k);
+    return { items, basedOn: sh.entries.map((e) => e.item.key).reverse(), bought, store: sh.store };
+  }
+
+  /** The most popular items (decayed event weights), in a store when it has any; without `exclude`. */
+  popular(k: number, store: string | null, exclude: ReadonlySet<string> = new Set()): { items: Scored[]; store: string | null } {
+    const inStore = store === null ? undefined : this.stores.get(store);
+    const scope = inStore === undefined ? null : store;
+    const cacheKey = scope ?? '';
+    let cached = this.popularCache.get(cacheKey);
+    if (cached === undefined || cached.version !== this.version) {
+      const unit = this.unit;
+      const source: Iterable<[string, number]> = inStore === undefined
+        ? this.items.map((i) => [i.key, i.popularity * unit] as [string, number])
+        : [...inStore].map(([i, n]) => [i.key, n * unit] as [string, number]);
+      cached = { version: this.version, list: topOf(source, POPULAR_KEPT) };
+      this.popularCache.set(cacheKey, cached);
+    }
+    const items = exclude.size === 0 ? cached.list.slice(0, k) : cached.list.filter((s) => !exclude.has(s.item)).slice(0, k);
+    return { items, store: scope };
+  }
+
+  // --- checkpoints ------------------------------------------------------------------------------
+
+  /** Every record: the whole model. */
+  snapshot(): ModelRecords {
+    return {
+      meta: this.meta(),
+      items: this.items.map((i) => this.itemRecord(i)),
+      shoppers: [...this.shoppers.values()].map(shopperRecord),
+      removedShoppers: [],
+      stores: [...this.stores.keys()].map((s) => this.storeRecord(s)),
+    };
+  }
+
+  /** What changed since the last call (or the restore): what a checkpoint writes. */
+  takeChanges(): ModelRecords {
+    const changes: ModelRecords = {
+      meta: this.meta(),
+      items: [...this.dirtyItems].map((i) => this.itemRecord(i)),
+      shoppers: [...this.dirtyShoppers].map(shopperRecord),
+      removedShoppers: [...this.removed],
+      stores: [...this.dirtyStores].map((s) => this.storeRecord(s)),
+    };
+    this.dirtyItems.clear();
+    this.dirtyShoppers.clear();
+    this.removed.clear();
+    this.dirtyStores.clear();
+    return changes;
+  }
+
+  get hasChanges(): boolean {
+    return this.dirtyItems.size > 0 || this.dirtyShoppers.size > 0 || this.removed.size > 0 || this.dirtyStores.size > 0;
+  }
+
+  /** Replaces the model with `records` (a snapshot, or the rows a store kept). */
+  restore(records: ModelRecords): void {
+    this.items.length = 0;
+    this.itemIds.clear();
+    this.shoppers.clear();
+    this.stores.clear();
+    this.popularCache.clear();
+    const m = records.meta;
+    this.originMs = m.originMs;
+    this.originSet = m.events > 0;
+    this.clockMs = m.clockMs;
+    this.touch = m.touch;
+    this.events = m.events;
+    this.version++;
+    const itemOf = (key: string): ItemState => {
+      let s = this.itemIds.get(key);
+      if (s === undefined) {
+        s = new ItemState(this.items.length, key);
+        this.items.push(s);
+        this.itemIds.set(key, s);
+      }
+      return s;
+    };
+    for (const r of records.items) {
+      const s = itemOf(r.item);
+      s.occurrence = r.occurrence;
+      s.popularity = r.popularity;
+    }
+    for (const r of records.items) {
+      const s = itemOf(r.item);
+      for (const [other, n] of r.pairs) s.pairs.set(itemOf(other).id, n);
+    }
+    const removed = new Set(records.removedShoppers);
+    const shoppers = records.shoppers.filter((r) => !removed.has(r.shopper)).sort((a, b) => a.touch - b.touch);
+    for (const r of shoppers) {
+      const s = new ShopperState(r.shopper);
+      s.lastMs = r.lastMs;
+      s.touch = r.touch;
+      s.store = r.store;
+      s.entries = r.entries.map(([item, weight, atMs, bought]) => ({ item: itemOf(item), weight, atMs, bought: bought === 1 }));
+      this.shoppers.set(s.key, s);
+    }
+    for (const r of records.stores) {
+      this.stores.set(r.store, new Map(r.popularity.map(([item, n]) => [itemOf(item), n])));
+    }
+    this.dirtyItems.clear();
+    this.dirtyShoppers.clear();
+    this.removed.clear();
+    this.dirtyStores.clear();
+  }
+
+  private meta(): ModelMeta {
+    return { originMs: this.originMs, clockMs: this.clockMs, touch: this.touch, events: this.events };
+  }
+
+  private itemRecord(i: ItemState): ItemRecord {
+    return { item: i.key, occurrence: i.occurrence, popularity: i.popularity, pairs: [...i.pairs].map(([id, n]) => [this.items[id]!.key, n] as const) };
+  }
+
+  private storeRecord(store: string): StoreRecord {
+    return { store, popularity: [...(this.stores.get(store) ?? [])].map(([i, n]) => [i.key, n] as const) };
+  }
+}
+
+/** Popular items kept per scope between changes: the largest `k` a request may ask for. */
+export const POPULAR_KEPT = 100;
+
+function shopperRecord(s: ShopperState): ShopperRecord {
+  return { shopper: s.key, lastMs: s.lastMs, touch: s.touch, store: s.store, entries: s.entries.map((e) => [e.item.key, e.weight, e.atMs, e.bought ? 1 : 0] as const) };
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** The `k` highest scores, strongest first (ties by item), without sorting everything. */
+function topOf(entries: Iterable<readonly [string, number]>, k: number): Scored[] {
+  const top: Scored[] = [];
+  for (const [item, score] of entries) {
+    if (!(score > 0)) continue;
+    if (top.length === k) {
+      const last = top[k - 1]!;
+      if (score < last.score || (score === last.score && item > last.item)) continue;
+      top.pop();
+    }
+    // Insertion into a short sorted array: k is at most 100.
+    let i = top.length;
+    const s = { item, score };
+    while (i > 0 && byScore(top[i - 1]!, s) > 0) i--;
+    top.splice(i, 0, s);
+  }
+  return top;
+}

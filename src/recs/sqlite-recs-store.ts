@@ -1,0 +1,79 @@
+// The embedded recommender store: `<data>/recs.db` (SQLite, WAL). One row per item, shopper and
+// store of each tenant, so a checkpoint rewrites what changed, not the model; the positions row
+// is written in the same transaction.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import type { ItemRecord, ModelMeta, ModelRecords, ShopperRecord, StoreRecord } from './item-model.js';
+import type { RecsCheckpoint, RecsStore, StoredModels } from './recs-store.js';
+
+export class SqliteRecsStore implements RecsStore {
+  private readonly db: Database.Database;
+  private readonly stmts;
+  private readonly commitTx: (checkpoint: string, changes: ReadonlyMap<string, ModelRecords>) => void;
+
+  constructor(path: string) {
+    mkdirSync(dirname(path), { recursive: true });
+    this.db = new Database(path);
+    this.db.pragma('journal_mode = WAL');
+    // NORMAL in WAL mode: a commit survives kill -9 (the log's default durability).
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('busy_timeout = 5000');
+    this.db.exec(`
+      CREATE TABLE IF NOT EXISTS recs_checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), checkpoint TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS recs_meta (tenant TEXT PRIMARY KEY, meta TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS recs_items (tenant TEXT NOT NULL, item TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (tenant, item)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS recs_shoppers (tenant TEXT NOT NULL, shopper TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (tenant, shopper)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS recs_stores (tenant TEXT NOT NULL, store TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (tenant, store)) WITHOUT ROWID;
+    `);
+    const db = this.db;
+    this.stmts = {
+      checkpoint: db.prepare<[], { checkpoint: string }>('SELECT checkpoint FROM recs_checkpoint WHERE id = 1'),
+      saveCheckpoint: db.prepare<[string]>('INSERT OR REPLACE INTO recs_checkpoint (id, checkpoint) VALUES (1, ?)'),
+      metas: db.prepare<[], { tenant: string; meta: string }>('SELECT tenant, meta FROM recs_meta'),
+      items: db.prepare<[string], { record: string }>('SELECT record FROM recs_items WHERE tenant = ?'),
+      shoppers: db.prepare<[string], { record: string }>('SELECT record FROM recs_shoppers WHERE tenant = ?'),
+      stores: db.prepare<[string], { record: string }>('SELECT record FROM recs_stores WHERE tenant = ?'),
+      saveMeta: db.prepare<[string, string]>('INSERT OR REPLACE INTO recs_meta (tenant, meta) VALUES (?, ?)'),
+      saveItem: db.prepare<[string, string, string]>('INSERT OR REPLACE INTO recs_items (tenant, item, record) VALUES (?, ?, ?)'),
+      saveShopper: db.prepare<[string, string, string]>('INSERT OR REPLACE INTO recs_shoppers (tenant, shopper, record) VALUES (?, ?, ?)'),
+      deleteShopper: db.prepare<[string, string]>('DELETE FROM recs_shoppers WHERE tenant = ? AND shopper = ?'),
+      saveStore: db.prepare<[string, string, string]>('INSERT OR REPLACE INTO recs_stores (tenant, store, record) VALUES (?, ?, ?)'),
+    };
+    this.commitTx = db.transaction((checkpoint, changes) => {
+      const s = this.stmts;
+      for (const [tenant, c] of changes) {
+        s.saveMeta.run(tenant, JSON.stringify(c.meta));
+        // Removals first: a shopper forgotten and seen again within one checkpoint is in both.
+        for (const shopper of c.removedShoppers) s.deleteShopper.run(tenant, shopper);
+        for (const r of c.items) s.saveItem.run(tenant, r.item, JSON.stringify(r));
+        for (const r of c.shoppers) s.saveShopper.run(tenant, r.shopper, JSON.stringify(r));
+        for (const r of c.stores) s.saveStore.run(tenant, r.store, JSON.stringify(r));
+      }
+      s.saveCheckpoint.run(checkpoint);
+    });
+  }
+
+  async load(): Promise<StoredModels> {
+    const row = this.stmts.checkpoint.get();
+    const tenants = new Map<string, ModelRecords>();
+    for (const { tenant, meta } of this.stmts.metas.all()) {
+      tenants.set(tenant, {
+        meta: JSON.parse(meta) as ModelMeta,
+        items: this.stmts.items.all(tenant).map((r) => JSON.parse(r.record) as ItemRecord),
+        shoppers: this.stmts.shoppers.all(tenant).map((r) => JSON.parse(r.record) as ShopperRecord),
+        removedShoppers: [],
+        stores: this.stmts.stores.all(tenant).map((r) => JSON.parse(r.record) as StoreRecord),
+      });
+    }
+    return { checkpoint: row === undefined ? undefined : (JSON.parse(row.checkpoint) as RecsCheckpoint), tenants };
+  }
+
+  async commit(checkpoint: RecsCheckpoint, changes: ReadonlyMap<string, ModelRecords>): Promise<void> {
+    this.commitTx(JSON.stringify(checkpoint), changes);
+  }
+
+  async close(): Promise<void> {
+    this.db.close();
+  }
+}
