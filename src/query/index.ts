@@ -8,6 +8,7 @@
 //   windows/       the window operators: tumbling, hopping, snapshot, sliding, session
 //   operators/     the other physical operators: input sources, joins, apply, analytic, select
 //   semantic/      the checks that need no event, and the logical plan they produce
+//   match-recognize/ MATCH_RECOGNIZE: its plan, the pattern as an NFA program, the streaming matcher
 //   expressions/   expressions compiled once into closures over a frame
 //   functions/     the scalar and aggregate function libraries
 //   dataflow/      what flows between operators (frames, sinks), their state and ordering policy

@@ -30,7 +30,7 @@ describe('parser', () => {
     fails('SELECT a,\n  FROM input', 'SYNTAX_ERROR', 2, 3, /expected an expression/);
     fails("SELECT 'abc FROM input", 'UNTERMINATED_STRING', 1, 8);
     fails('SELECT [abc FROM input', 'UNTERMINATED_IDENTIFIER', 1, 8);
-    fails('SELECT a ? b FROM input', 'UNEXPECTED_CHARACTER', 1, 10);
+    fails('SELECT a ` b FROM input', 'UNEXPECTED_CHARACTER', 1, 10);
     fails('SELECT CAST(a AS integer) FROM input', 'SYNTAX_ERROR', 1, 18, /a type/);
     fails('SELECT a FROM input RIGHT JOIN b ON a = b', 'SYNTAX_ERROR', 1, 21);
   });

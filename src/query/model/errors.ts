@@ -27,6 +27,7 @@ export const queryErrorCatalogue = {
   JOIN_WITHOUT_TIME_BOUND: 'a stream-to-stream JOIN whose ON clause does not bound DATEDIFF between the two sources',
   REFERENCE_NOT_ALLOWED: 'reference data used other than on the right side of a JOIN',
   TIMESTAMP_BY_NOT_ALLOWED: 'TIMESTAMP BY where it cannot apply (reference data, System.Timestamp())',
+  UNDEFINED_PATTERN_VARIABLE: 'MATCH_RECOGNIZE: a pattern variable used in PATTERN but not defined in DEFINE, or named elsewhere but absent from PATTERN',
   UNSUPPORTED: 'valid Stream Analytics syntax this engine does not implement',
   UNKNOWN_RUNNER_INPUT: 'an event pushed to an input the query does not read',
   INVALID_EVENT: 'an event that is not a JSON object',
@@ -89,4 +90,6 @@ export type EventDiagnosticCode =
   | 'INVALID_TIMESTAMP'
   | 'LATE_EVENT_DROPPED'
   | 'OUT_OF_ORDER_EVENT_DROPPED'
-  | 'EARLY_EVENT_DROPPED';
+  | 'EARLY_EVENT_DROPPED'
+  /** MATCH_RECOGNIZE: one match attempt had more alternative paths than it keeps; the least preferred were dropped. */
+  | 'PATTERN_PATHS_DROPPED';

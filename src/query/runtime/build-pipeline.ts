@@ -25,6 +25,7 @@ import { SelectOperator } from '../operators/select-operator.js';
 import { StepSource } from '../operators/step-source.js';
 import { StreamJoinOperator } from '../operators/stream-join.js';
 import { UnionOperator } from '../operators/union-operator.js';
+import { MatchRecognizeOperator } from '../match-recognize/match-recognize-operator.js';
 import { FixedWindowOperator } from '../windows/fixed-window-operator.js';
 import { GroupOutput } from '../windows/group-output.js';
 import { SessionWindowOperator } from '../windows/session-window-operator.js';
@@ -186,6 +187,16 @@ class PipelineBuilder {
       const analytic = new AnalyticOperator(plan.analytics.map((c) => this.analytic(c, options)), head);
       this.stateful.push(analytic);
       head = analytic;
+    }
+    if (plan.matchRecognize) {
+      const own: CompileOptions = { scope: { sources: [{ alias: plan.from.alias, slot: 0 }], aggregates: null, analytics: null, aliases: null }, report: this.reporter };
+      const match = new MatchRecognizeOperator(plan.matchRecognize, {
+        partitionBy: plan.matchRecognize.partitionBy.map((p) => compileExpression(p, own)),
+        slotCount: plan.scope.length,
+        report: this.context.report,
+      }, head);
+      this.stateful.push(match);
+      head = match;
     }
     this.source(plan.from, head, plan.scope.length);
   }

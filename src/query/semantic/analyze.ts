@@ -11,6 +11,7 @@ import { tableFunctions, type TableFunctionName } from '../functions/scalar-func
 import { checkGrouped } from './check-grouped.js';
 import { checkWindow } from './check-window.js';
 import { columnNamesOf } from './column-names.js';
+import { checkMatchRecognize, matchColumnNames, matchColumns } from './check-match-recognize.js';
 import { ExpressionChecker } from './expression-checker.js';
 import { conjuncts, equiKeys, joinBound } from './join-conditions.js';
 import type {
@@ -123,6 +124,12 @@ class Analyzer {
     }
     sources.push(from);
     this.noteStepColumns(from, knownColumns);
+    // MATCH_RECOGNIZE: what follows FROM reads the match rows, under the clause's alias.
+    const matchRecognize = s.matchRecognize ? checkMatchRecognize(s, from.alias, knownColumns.get(0), (sc, known) => new ExpressionChecker(sc, known)) : null;
+    if (matchRecognize) {
+      scope[0] = { alias: matchRecognize.alias, slot: 0 };
+      knownColumns.set(0, new Set(matchColumns(matchRecognize).map((c) => c.toLowerCase())));
+    }
 
     const clauses: PlannedClause[] = [];
     s.clauses.forEach((clause, k) => {
@@ -170,6 +177,7 @@ class Analyzer {
     // Every expression of the statement, checked against the scope.
     const checker = new ExpressionChecker(scope, knownColumns);
     for (const src of sources) {
+      if (matchRecognize && src === from) continue; // checked on the events, before matching
       if (src.reference.timestampBy) checker.check(src.reference.timestampBy, 'timestamp');
       for (const k of src.reference.over) checker.check(k, 'timestamp');
     }
@@ -212,7 +220,8 @@ class Analyzer {
       analytics: checker.analytics,
       aggregates: checker.aggregates,
       window,
-      columnNames: columnNamesOf(s, this.steps, from),
+      columnNames: matchRecognize ? matchColumnNames(s, matchRecognize) : columnNamesOf(s, this.steps, from),
+      matchRecognize,
     };
   }
 

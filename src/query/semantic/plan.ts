@@ -6,6 +6,7 @@ import type {
   CallExpression, Expression, SelectStatement, SourceReference, WindowSpec,
 } from '../syntax/ast.js';
 import type { TableFunctionName } from '../functions/scalar-functions.js';
+import type { MatchRecognizePlan } from '../match-recognize/match-plan.js';
 
 export interface QueryPlan {
   /** Stream inputs the query reads, in order of first use. */
@@ -91,4 +92,6 @@ export interface SelectPlan {
   readonly aggregates: readonly CallExpression[];
   readonly window: WindowSpec | null;
   readonly columnNames: readonly (string | null)[];
+  /** FROM … MATCH_RECOGNIZE: the statement's FROM slot holds match rows, not events. */
+  readonly matchRecognize?: MatchRecognizePlan | null;
 }

@@ -4,6 +4,7 @@
 import { assertNever, type SourcePosition } from '../model/errors.js';
 import type { TypeName } from '../model/values.js';
 import type { TimeUnit } from '../model/time.js';
+import type { MatchRecognizeClause } from './match-recognize-syntax.js';
 
 export interface Located {
   readonly position: SourcePosition;
@@ -214,6 +215,8 @@ export interface SelectStatement extends Located {
   readonly items: readonly SelectItem[];
   readonly into: Identifier | null;
   readonly from: SourceReference;
+  /** FROM … MATCH_RECOGNIZE (…): the statement reads the matches, not the events. */
+  readonly matchRecognize?: MatchRecognizeClause | null;
   readonly clauses: readonly FromClause[];
   readonly where: Expression | null;
   readonly groupBy: GroupBy | null;

@@ -17,7 +17,7 @@ export interface Token {
   readonly position: SourcePosition;
 }
 
-const symbols = ['<>', '!=', '<=', '>=', '!<', '!>', '=', '<', '>', '(', ')', ',', '.', '*', '+', '-', '/', '%', '&', '|', '^', '~', ';'];
+const symbols = ['<>', '!=', '<=', '>=', '!<', '!>', '=', '<', '>', '(', ')', ',', '.', '*', '+', '-', '/', '%', '&', '|', '^', '~', ';', '{', '}', '?'];
 
 export function tokenize(source: string): Token[] {
   const tokens: Token[] = [];

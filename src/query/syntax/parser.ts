@@ -10,12 +10,14 @@ import type {
   Statement, Step, TableDeclaration, WindowSpec,
 } from './ast.js';
 import { isWindowCall, windowFunctions, windowKindOf, type WindowFunction } from './window-kinds.js';
+import { parseMatchRecognize, type ClauseCursor } from './match-recognize-syntax.js';
 
 /** Words that end an expression or a clause, so they are never taken as an implicit alias. */
 const reserved = new Set([
   'select', 'from', 'where', 'group', 'having', 'into', 'join', 'left', 'inner', 'right', 'full', 'cross', 'outer',
   'on', 'as', 'timestamp', 'by', 'union', 'with', 'and', 'or', 'not', 'case', 'when', 'then', 'else', 'end',
   'is', 'null', 'between', 'in', 'like', 'over', 'partition', 'apply', 'limit', 'distinct', 'order', 'create', 'all',
+  'match_recognize',
 ]);
 
 const typeNames: Record<string, TypeName> = {
@@ -149,6 +151,7 @@ class Parser {
     const into = this.acceptWord('into') ? this.identifier('an output name') : null;
     this.expectWord('from');
     const from = this.sourceReference();
+    const matchRecognize = this.isWord('match_recognize') ? parseMatchRecognize(this.cursor()) : null;
     const clauses: FromClause[] = [];
     for (;;) {
       const clause = this.fromClause();
@@ -158,7 +161,25 @@ class Parser {
     const where = this.acceptWord('where') ? this.expression() : null;
     const groupBy = this.isWord('group') ? this.groupBy() : null;
     const having = this.acceptWord('having') ? this.expression() : null;
-    return { kind: 'select', items, into, from, clauses, where, groupBy, having, position };
+    return { kind: 'select', items, into, from, matchRecognize, clauses, where, groupBy, having, position };
+  }
+
+  /** The parser as MATCH_RECOGNIZE's clause parser sees it. */
+  private cursor(): ClauseCursor {
+    return {
+      current: () => this.token,
+      peek: (n) => this.peek(n),
+      advance: () => this.tokens[this.i++]!,
+      isWord: (w, t) => this.isWord(w, t),
+      isSymbol: (s, t) => this.isSymbol(s, t),
+      acceptWord: (w) => this.acceptWord(w),
+      acceptSymbol: (s) => this.acceptSymbol(s),
+      expectWord: (w) => this.expectWord(w),
+      expectSymbol: (s) => this.expectSymbol(s),
+      identifier: (what) => this.identifier(what),
+      expression: () => this.expression(),
+      fail: (expected, t) => this.fail(expected, t),
+    };
   }
 
   private selectItem(): SelectItem {
