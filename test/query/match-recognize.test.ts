@@ -1,6 +1,8 @@
 // MATCH_RECOGNIZE through the engine's public API, against results worked out by hand.
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { compileQuery, QueryError, toJson, type QueryCheckpoint, type Row } from '../../src/query/index.js';
 import { at, dt, rowsOf, t } from './run-query.js';
 
@@ -43,6 +45,21 @@ describe('MATCH_RECOGNIZE: the retail funnel', () => {
     assert.deepEqual(rows, [
       { shopper: 'ann', product: 'boots', viewedAt: t(0), triedOnAt: t(300), boughtAt: t(900), views: 2, price: 120 },
     ]);
+  });
+
+  test('through `omnistream query run` on a JSON lines file, with events out of order within the tolerance', () => {
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const cli = (...args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'query', 'run', ...args], { cwd: root, encoding: 'utf8' });
+    const r = cli('test/query/fixtures/funnel.saql', '--input', 'clicks=test/query/fixtures/funnel.jsonl', '--out-of-order-tolerance', '00:01:00');
+    assert.equal(r.status, 0, r.stderr);
+    // Bob bought 34 minutes after his view: no match. Cat's funnel took two minutes.
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), [
+      { output: 'funnel', row: { shopper: 'ann', product: 'boots', viewedAt: t(36000), triedOnAt: t(36300), boughtAt: t(36900), views: 2, price: 110 } },
+      { output: 'funnel', row: { shopper: 'cat', product: 'hat', viewedAt: t(39000), triedOnAt: t(39060), boughtAt: t(39120), views: 1, price: 18 } },
+    ]);
+    const bad = cli('test/query/fixtures/funnel-undefined.saql', '--input', 'clicks=test/query/fixtures/funnel.jsonl');
+    assert.equal(bad.status, 2);
+    assert.equal(bad.stderr, 'test/query/fixtures/funnel-undefined.saql:3:27: error UNDEFINED_PATTERN_VARIABLE: pattern variable Bought is not defined; add Bought AS <condition> to DEFINE\n');
   });
 
   test('a match is stamped with its last event time', () => {
