@@ -27,9 +27,10 @@ export default tseslint.config(
     },
   },
   {
-    // The web app is checked against tsconfig.web.json (the DOM lib declares the browser's globals;
-    // typescript-eslint turns off no-undef for TypeScript, so tsc is what catches an unknown name).
-    files: ['web/**/*.ts'],
+    // The web app and the browser SDK are checked against tsconfig.web.json (the DOM lib declares
+    // the browser's globals; typescript-eslint turns off no-undef for TypeScript, so tsc is what
+    // catches an unknown name).
+    files: ['web/**/*.ts', 'web-sdk/**/*.ts'],
     languageOptions: { parserOptions: { projectService: false, project: './tsconfig.web.json', tsconfigRootDir: import.meta.dirname } },
   },
   {

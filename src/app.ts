@@ -9,6 +9,7 @@ import { HttpServer } from './http/server.js';
 import { deviceRoutes } from './ingest/device-routes.js';
 import { Ingestion } from './ingest/ingestion.js';
 import { registerRoutes } from './ingest/register-routes.js';
+import { sdkRoutes } from './ingest/sdk-routes.js';
 import { dashboardRoutes } from './dashboard/dashboard-routes.js';
 import { Dashboards } from './dashboard/dashboards.js';
 import { eventRoutes } from './dashboard/event-routes.js';
@@ -97,6 +98,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       healthRoutes(metrics, () => ready, () => jobs.health()),
       deviceRoutes(auth, ingestion),
       registerRoutes(keys, registry, { hostName: config.hostName, rateLimit: config.register, tokenTtlSeconds: config.register.tokenTtlSeconds }),
+      sdkRoutes(),
       registryRoutes(auth, registry),
       ...feed.plugins,
       jobRoutes(auth, jobs),
