@@ -70,6 +70,13 @@ export const QUERY_RUN_FLAGS = {
   'on-bad-line': { type: 'string', value: 'skip|fail', choices: ['skip', 'fail'], description: 'what a malformed input line does (default skip, with a warning)' },
 } as const satisfies FlagSpecs;
 
+export const RECS_FLAGS = {
+  config: { ...CONFIG_FLAG, description: 'the recommendations settings (events, weights, fields, half-life) from FILE, as the server reads them' },
+  input: { type: 'string', value: 'FILE', description: 'the events: JSON lines of feed messages ({"tenant","deviceId","enqueuedTimeUtc","body"}) or of bare event bodies' },
+  'test-fraction': { type: 'string', value: 'F', description: 'the last fraction of each shopper\'s events held out for testing (default 0.2)' },
+  k: { type: 'string', value: 'N', description: 'the length of each list scored, 1 to 100 (default 10)' },
+} as const satisfies FlagSpecs;
+
 export const CONFIG_FLAGS = {
   ...START_FLAGS,
   into: { type: 'string', value: 'FILE', description: 'docs: replace the settings table between its markers in this markdown file' },
@@ -166,6 +173,21 @@ export const COMMANDS: readonly Command[] = [
     flags: SIMULATE_FLAGS,
     examples: ['omnistream simulate --url http://127.0.0.1:8080 --rate 100', 'omnistream simulate --url https://hub.example.com --app-key nordvik=ak_… --duration 600'],
     body: async () => (await import('./simulate.js')).simulateCommand,
+  }),
+  defineCommand({
+    name: 'recs',
+    summary: 'evaluate the recommender offline against "most popular" on a file of events',
+    usage: ['evaluate --input FILE [--config FILE] [--test-fraction F] [--k N]'],
+    details: [
+      'Splits each shopper\'s events by time (the last fraction held out), trains on the rest with the code the server runs,',
+      'and prints {"k","shoppers","precision","recall","ndcg","coverage","baseline":{…}} where the baseline is popularity.',
+      'Both lists leave out the items already in the shopper\'s history; docs/recommendations.md explains the measures.',
+    ],
+    actions: ['evaluate'],
+    maxArguments: 1,
+    flags: RECS_FLAGS,
+    examples: ['omnistream recs evaluate --input events.jsonl --config omnistream.yaml', 'omnistream recs evaluate --input events.jsonl --config demo/omnistream.yaml --test-fraction 0.3 --k 5'],
+    body: async () => (await import('./recs.js')).recsCommand,
   }),
   defineCommand({
     name: 'query run',

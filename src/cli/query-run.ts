@@ -7,6 +7,7 @@ import {
   compileQuery, defaultEventOrderingPolicy, parseDateTime, parseDuration, QueryError, setField, toJson,
   type EventDiagnostic, type EventOrderingPolicy, type Row,
 } from '../query/index.js';
+import { FunctionFileError, loadUserFunctions, type FunctionFile, type FunctionKind } from '../scripting/load-functions.js';
 import type { CommandBody } from './command.js';
 import { findCommand, type QUERY_RUN_FLAGS } from './commands.js';
 import { UsageError, type CliIO } from './common.js';
@@ -20,6 +21,8 @@ interface Options {
   references: { name: string; file: string }[];
   policy: EventOrderingPolicy;
   onBadLine: BadLinePolicy;
+  functions: { name: string; kind: FunctionKind; file: string }[];
+  functionTimeLimitMs: number | undefined;
 }
 
 /** A problem with the files given to the command (not with the query). */
@@ -47,6 +50,11 @@ export const queryRun: CommandBody<typeof QUERY_RUN_FLAGS> = async ({ values, po
       ...(values['out-of-order-action'] === undefined ? {} : { outOfOrderAction: values['out-of-order-action'] }),
     },
     onBadLine: values['on-bad-line'] ?? 'skip',
+    functions: [
+      ...values.udf.map((v) => ({ ...namedFile('udf', v), kind: 'udf' as const })),
+      ...values.uda.map((v) => ({ ...namedFile('uda', v), kind: 'uda' as const })),
+    ],
+    functionTimeLimitMs: values['function-time-limit'] === undefined ? undefined : timeLimit(values['function-time-limit']),
   };
   try {
     return await run(options, io);
@@ -55,6 +63,10 @@ export const queryRun: CommandBody<typeof QUERY_RUN_FLAGS> = async ({ values, po
       io.stderr.write(e.position
         ? `${options.queryFile}:${e.position.line}:${e.position.column}: error ${e.code}: ${e.detail}\n`
         : `${options.queryFile}: error ${e.code}: ${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof FunctionFileError) {
+      io.stderr.write(`${e.file}:${e.place.line}:${e.place.column}: error INVALID_FUNCTION_FILE: ${e.reason}\n`);
       return 2;
     }
     if (e instanceof RunError) {
@@ -71,6 +83,12 @@ function namedFile(flag: string, value: string): { name: string; file: string } 
   return { name: value.slice(0, at), file: value.slice(at + 1) };
 }
 
+function timeLimit(value: string): number {
+  const ms = parseDuration(value);
+  if (ms === undefined || ms <= 0) throw new UsageError(`--function-time-limit: '${value}' is not a positive duration`);
+  return ms;
+}
+
 /** Milliseconds; -1 (wait indefinitely) only where `indefinite` allows it. */
 function tolerance(flag: string, value: string, indefinite: boolean): number {
   const ms = parseDuration(value);
@@ -80,9 +98,12 @@ function tolerance(flag: string, value: string, indefinite: boolean): number {
 
 async function run(options: Options, io: CliIO): Promise<number> {
   const text = await readText(options.queryFile, 'query');
+  const files: FunctionFile[] = [];
+  for (const f of options.functions) files.push({ ...f, source: await readText(f.file, `${f.kind} ${f.name}`) });
   const compiled = compileQuery(text, {
     inputs: options.inputs.map((i) => i.name),
     references: options.references.map((r) => r.name),
+    functions: loadUserFunctions(files, { timeLimitMs: options.functionTimeLimitMs }),
   });
 
   const warnings = new Warnings(io.stderr);

@@ -24,3 +24,6 @@ export { defaultOutput } from './semantic/analyze.js';
 export { DateTime, EVENT_METADATA, formatDateTime, parseDateTime, setField, toJson, type Row, type Value } from './model/values.js';
 export type { ReferenceData } from './operators/reference-join.js';
 export { parseDuration, type EpochMs, type DurationMs } from './model/time.js';
+export {
+  UserFunctionFailure, type UserFunctions, type UserDefinedFunction, type UserDefinedAggregate, type UserAggregateInstance,
+} from './functions/user-functions.js';

@@ -11,8 +11,9 @@ export const RULES: Rules = {
     // Features: each hands the HTTP shell its routes; app.ts mounts them.
     ['ingest', 'feed', 'registry', 'jobs', 'recs', 'dashboard'],
     ['log', 'auth', 'http', 'config', 'tls'],
-    // What features build on: the engine, reference data, output sinks, metrics and logs.
-    ['query', 'reference', 'outputs', 'telemetry'],
+    // What features build on: the engine, reference data, output sinks, metrics and logs; the
+    // sandbox that runs the engine's JavaScript functions (the engine itself stays pure).
+    ['query', 'reference', 'outputs', 'telemetry', 'scripting'],
     // The PostgreSQL plumbing the adapters share: pools, errors, schema migrations.
     ['postgres'],
     ['core'],

@@ -4,6 +4,16 @@
 // by the ordering policy must read the same metadata after a restore as before.
 import { DateTime, EVENT_METADATA } from '../model/values.js';
 
+/**
+ * A state that is not plain data (a JavaScript aggregate's instance) saves itself through this
+ * method; it comes back as a SavedState holding that data, for its owner to revive.
+ */
+export const SAVE_STATE: unique symbol = Symbol('omnistream.saveState');
+
+export class SavedState {
+  constructor(readonly data: unknown) {}
+}
+
 export type EncodedState = null | boolean | string | number | readonly [tag: string, payload: unknown];
 
 export function encodeState(v: unknown): EncodedState {
@@ -13,6 +23,7 @@ export function encodeState(v: unknown): EncodedState {
     case 'number': return Number.isFinite(v) ? v : ['n', String(v)];
     case 'object':
       if (v instanceof DateTime) return ['d', v.ms];
+      if (typeof (v as { [SAVE_STATE]?: unknown })[SAVE_STATE] === 'function') return ['x', encodeState((v as { [SAVE_STATE]: () => unknown })[SAVE_STATE]())];
       if (v instanceof Map) return ['m', [...v].map(([k, x]) => [encodeState(k), encodeState(x)])];
       if (Array.isArray(v)) return ['a', v.map(encodeState)];
       {
@@ -33,6 +44,7 @@ export function decodeState(v: unknown): unknown {
     case 'd': return new DateTime(payload as number);
     case 'm': return new Map((payload as [unknown, unknown][]).map(([k, x]) => [decodeState(k), decodeState(x)]));
     case 'a': return (payload as unknown[]).map(decodeState);
+    case 'x': return new SavedState(decodeState(payload));
     case 'o': return decodeRecord(payload as [string, unknown][]);
     case 'e': {
       const [fields, metadata] = payload as [[string, unknown][], unknown];

@@ -12,12 +12,15 @@ const analyticNames: ReadonlySet<string> = new Set(['lag', 'last', 'isfirst']);
 
 export function callKind(e: CallExpression): CallKind {
   if (analyticNames.has(e.name)) return 'analytic';
+  // A JavaScript aggregate stands wherever an aggregate may; a JavaScript function is scalar, but
+  // never folded as a constant (it may not be deterministic) nor known to the scalar library.
+  if (e.name.startsWith('uda.')) return 'aggregate';
   if (aggregateNames.has(e.name)) return e.over?.limitDuration ? 'analytic' : 'aggregate';
   if (Object.hasOwn(scalarFunctions, e.name)) return 'scalar';
   if (isWindowCall(e.name)) return 'window';
   if (Object.hasOwn(tableFunctions, e.name)) return 'table';
   if (e.name === 'getmetadatapropertyvalue') return 'metadata';
-  if (e.name.startsWith('udf.') || e.name.startsWith('uda.')) return 'user';
+  if (e.name.startsWith('udf.')) return 'user';
   return 'unknown';
 }
 

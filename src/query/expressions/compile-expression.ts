@@ -11,6 +11,7 @@ import { scalarFunctions, matchesLike, likePattern } from '../functions/scalar-f
 import { castValue, ConversionFailure, toNumber, toText } from '../model/conversions.js';
 import { callKind, datePartArgument, datePartOfCall } from './call-kinds.js';
 import { canonicalText } from '../syntax/canonical.js';
+import { UserFunctionFailure, userFunctionName, type UserFunctionCatalogue } from '../functions/user-functions.js';
 
 /** A source visible to expressions: its alias (lower case) and the frame slot holding its record. */
 export interface ScopeSource {
@@ -38,6 +39,8 @@ export type Reporter = (code: EventDiagnosticCode, message: string, position: So
 export interface CompileOptions {
   readonly scope: Scope;
   readonly report: Reporter;
+  /** The JavaScript functions udf.NAME calls reach. */
+  readonly functions?: UserFunctionCatalogue;
 }
 
 const noFrame: Frame = { ts: 0, slots: [], slotTimes: null, analytics: null, aggregates: null, substream: '' };
@@ -103,6 +106,7 @@ export function isConstant(e: Expression): boolean {
 class ExpressionCompiler {
   private readonly scope: Scope;
   private readonly report: Reporter;
+  private readonly functions: UserFunctionCatalogue | undefined;
   private readonly expanding = new Set<string>();
   private readonly groupKeyTexts: readonly string[];
 
@@ -110,6 +114,7 @@ class ExpressionCompiler {
   constructor(options: CompileOptions, private readonly foldReport: Reporter = checkedConstant) {
     this.scope = options.scope;
     this.report = options.report;
+    this.functions = options.functions;
     this.groupKeyTexts = options.scope.groupKeys?.expressions.map(canonicalText) ?? [];
   }
 
@@ -375,7 +380,8 @@ class ExpressionCompiler {
         const slot = this.scope.analytics?.get(e) ?? unchecked(`analytic function ${e.displayName} without a slot`, e);
         return (f) => f.analytics![slot] ?? null;
       }
-      case 'window': case 'table': case 'user': case 'unknown':
+      case 'user': return this.userFunction(e);
+      case 'window': case 'table': case 'unknown':
         return unchecked(`${e.displayName} (${kind}) outside its place`, e);
       case 'metadata': return this.metadata(e);
       case 'scalar': return this.scalar(e);
@@ -407,6 +413,28 @@ class ExpressionCompiler {
       case 2: { const [a, b] = compiled as [Evaluator, Evaluator]; return (f) => done(call([a(f), b(f)], part)); }
       case 3: { const [a, b, c] = compiled as [Evaluator, Evaluator, Evaluator]; return (f) => done(call([a(f), b(f), c(f)], part)); }
       default: return (f) => done(call(compiled.map((a) => a(f)), part));
+    }
+  }
+
+  /** udf.NAME(…): a failure (a throw, the time limit, a function returned) is NULL plus a diagnostic. */
+  private userFunction(e: CallExpression): Evaluator {
+    const udf = this.functions?.udf.get(userFunctionName(e.name)) ?? unchecked(`unknown function ${e.displayName}`, e);
+    const args = e.args.map((a): Evaluator => (a.kind === 'star' ? unchecked(`* in ${e.displayName}`, a) : this.compile(a)));
+    const report = this.report, position = e.position, name = e.displayName;
+    const call = (values: readonly Value[]): Value => {
+      try {
+        return udf.call(values);
+      } catch (x) {
+        if (!(x instanceof UserFunctionFailure)) throw x;
+        report(x.timedOut ? 'USER_FUNCTION_TIMED_OUT' : 'USER_FUNCTION_FAILED', `${name}: ${x.message}`, position);
+        return null;
+      }
+    };
+    switch (args.length) {
+      case 0: return () => call([]);
+      case 1: { const [a] = args as [Evaluator]; return (f) => call([a(f)]); }
+      case 2: { const [a, b] = args as [Evaluator, Evaluator]; return (f) => call([a(f), b(f)]); }
+      default: return (f) => call(args.map((a) => a(f)));
     }
   }
 

@@ -23,6 +23,11 @@ export interface Aggregator {
   init(): AggregateState;
   add(state: AggregateState, frame: Frame): AggregateState;
   result(state: AggregateState): Value;
+  /**
+   * Takes an event's contribution back out (a JavaScript aggregate's this.deaccumulate): a sliding
+   * window then keeps one state per group instead of recomputing each window from its events.
+   */
+  remove?(state: AggregateState, frame: Frame): AggregateState;
   /** COUNT(*): the state is the number of events, so a group can count without calling `add`. */
   readonly countsEvents?: true;
 }

@@ -2,6 +2,7 @@
 // a ConversionFailure instead of throwing; the compiled call turns it into NULL plus a diagnostic.
 import { ConversionFailure, toNumber, toText } from '../model/conversions.js';
 import { roundHalfAwayFromZero } from './rounding.js';
+import { geospatialFunctions } from './geospatial.js';
 import { dateAdd, dateDiff, dateName, datePart } from '../model/calendar.js';
 import type { DatePart } from '../model/time.js';
 import { DateTime, getField, isRecord, newRow, toDateTime, typeOf, type Value } from '../model/values.js';
@@ -312,6 +313,8 @@ export const scalarFunctions: Readonly<Record<string, ScalarFunction>> = {
   }),
   getarraylength: fn(1, 1, ([arr]) => (Array.isArray(arr) ? arr.length : null)),
   gettype: fn(1, 1, ([v]) => typeOf(v ?? null)),
+  // --- geospatial ---
+  ...geospatialFunctions,
 };
 
 /** The rows of CROSS APPLY GetArrayElements / GetRecordProperties for one value. */

@@ -92,4 +92,8 @@ export type EventDiagnosticCode =
   | 'OUT_OF_ORDER_EVENT_DROPPED'
   | 'EARLY_EVENT_DROPPED'
   /** MATCH_RECOGNIZE: one match attempt had more alternative paths than it keeps; the least preferred were dropped. */
-  | 'PATTERN_PATHS_DROPPED';
+  | 'PATTERN_PATHS_DROPPED'
+  /** A JavaScript function or aggregate threw, or returned what the query cannot hold: NULL instead. */
+  | 'USER_FUNCTION_FAILED'
+  /** A JavaScript function or aggregate ran past its time limit and was stopped: NULL instead. */
+  | 'USER_FUNCTION_TIMED_OUT';

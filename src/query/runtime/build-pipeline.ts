@@ -13,6 +13,8 @@ import {
 } from '../expressions/compile-expression.js';
 import { castValue, ConversionFailure } from '../model/conversions.js';
 import { createAggregator, type AggregateName, type Aggregator } from '../functions/aggregate-functions.js';
+import { createUserAggregator } from '../functions/user-aggregator.js';
+import { userFunctionName } from '../functions/user-functions.js';
 import type { PlannedSource, QueryPlan, SelectPlan, StatementPlan } from '../semantic/plan.js';
 import { AnalyticOperator, type AnalyticFunction } from '../operators/analytic-operator.js';
 import { ApplyOperator } from '../operators/apply-operator.js';
@@ -117,7 +119,7 @@ class PipelineBuilder {
     const s = plan.statement;
     const analytics = new Map<CallExpression, number>(plan.analytics.map((c, i) => [c, i]));
     const scope: Scope = { sources: plan.scope, aggregates: null, analytics, aliases: null };
-    const options: CompileOptions = { scope, report: this.reporter };
+    const options: CompileOptions = { scope, report: this.reporter, functions: this.context.plan.functions };
 
     // The end of the chain first: window and output, or filter and output.
     let head: FrameSink;
@@ -126,12 +128,12 @@ class PipelineBuilder {
       const aliases = selectAliases(s);
       const keyExpressions = [...(s.groupBy?.keys ?? []), ...(plan.window.kind === 'session' ? plan.window.partitionBy : [])];
       const groupKeys = { expressions: keyExpressions, offset: plan.aggregates.length };
-      const grouped: CompileOptions = { scope: { ...scope, aggregates, groupKeys }, report: this.reporter };
+      const grouped: CompileOptions = { ...options, scope: { ...scope, aggregates, groupKeys } };
       const output = new GroupOutput(
         plan.aggregates.map((a) => this.aggregator(a, options)),
         keyExpressions.map((k) => compileExpression(k, options)),
         plan.analytics.length > 0,
-        s.having ? compilePredicate(s.having, { scope: { ...scope, aggregates, aliases, groupKeys }, report: this.reporter }) : null,
+        s.having ? compilePredicate(s.having, { ...options, scope: { ...scope, aggregates, aliases, groupKeys } }) : null,
         compileProjection(s.items, grouped),
         sink,
       );
@@ -141,7 +143,7 @@ class PipelineBuilder {
     } else {
       // Without GROUP BY, HAVING filters like WHERE (and may name SELECT aliases).
       const where = s.where ? compilePredicate(s.where, options) : null;
-      const having = s.having ? compilePredicate(s.having, { scope: { ...scope, aliases: selectAliases(s) }, report: this.reporter }) : null;
+      const having = s.having ? compilePredicate(s.having, { ...options, scope: { ...scope, aliases: selectAliases(s) } }) : null;
       const filter = where && having ? (f: Frame) => where(f) && having(f) : where ?? having;
       head = new SelectOperator(filter, compileProjection(s.items, options), sink);
     }
@@ -239,7 +241,7 @@ class PipelineBuilder {
       return;
     }
     // The source's own expressions see its record in slot 0, whatever its slot in the statement.
-    const own: CompileOptions = { scope: { sources: [{ alias: source.alias, slot: 0 }], aggregates: null, analytics: null, aliases: null }, report: this.reporter };
+    const own: CompileOptions = { scope: { sources: [{ alias: source.alias, slot: 0 }], aggregates: null, analytics: null, aliases: null }, report: this.reporter, functions: this.context.plan.functions };
     const input = new InputSource({
       timestampBy: reference.timestampBy ? compileExpression(reference.timestampBy, own) : null,
       substreamKeys: reference.over.length > 0 ? reference.over.map((k) => compileExpression(k, own)) : null,
@@ -302,6 +304,11 @@ class PipelineBuilder {
       const a = args[i];
       return a && a.kind === 'literal' && typeof a.value === 'number' ? a.value : 0;
     };
+    if (call.name.startsWith('uda.')) {
+      const uda = this.context.plan.functions.uda.get(userFunctionName(call.name));
+      if (!uda) throw new InternalError(`unknown aggregate ${call.displayName} at ${call.position.line}:${call.position.column} passed semantic analysis`);
+      return createUserAggregator(uda, compiled(0)!, (code, message) => this.reporter(code, `${call.displayName}: ${message}`, call.position));
+    }
     switch (name) {
       case 'collecttop': return createAggregator({ name, value: compiled(1), distinct: false, order, parameter: constant(0) });
       case 'percentile_cont': case 'percentile_disc': return createAggregator({ name, value: null, distinct: false, order, parameter: constant(0) });

@@ -8,6 +8,7 @@ import type { TypeName } from '../model/values.js';
 import { children, type Expression, type Identifier, type Query, type SelectStatement, type SourceReference, type Statement } from '../syntax/ast.js';
 import { windowFunctionNames } from '../syntax/window-kinds.js';
 import { tableFunctions, type TableFunctionName } from '../functions/scalar-functions.js';
+import { userFunctionCatalogue, type UserFunctionCatalogue, type UserFunctions } from '../functions/user-functions.js';
 import { checkGrouped } from './check-grouped.js';
 import { checkWindow } from './check-window.js';
 import { columnNamesOf } from './column-names.js';
@@ -25,6 +26,8 @@ export interface KnownNames {
   readonly references?: readonly string[];
   /** Outputs the job defines; when absent, any INTO name is accepted. */
   readonly outputs?: readonly string[];
+  /** JavaScript functions and aggregates the query may call as udf.NAME and uda.NAME. */
+  readonly functions?: UserFunctions;
 }
 
 /** The output a statement without INTO writes to. */
@@ -49,11 +52,13 @@ class Analyzer {
   private readonly usedInputs: string[] = [];
   private readonly usedReferences: string[] = [];
   private readonly usedOutputs: string[] = [];
+  private readonly functions: UserFunctionCatalogue;
 
   constructor(known: KnownNames) {
     this.inputs = known.inputs ? new Set(known.inputs.map((n) => n.toLowerCase())) : null;
     this.references = new Set((known.references ?? []).map((n) => n.toLowerCase()));
     this.outputs = known.outputs ? new Set(known.outputs.map((n) => n.toLowerCase())) : null;
+    this.functions = userFunctionCatalogue(known.functions);
   }
 
   analyze(query: Query): QueryPlan {
@@ -84,7 +89,7 @@ class Analyzer {
       if (!this.usedOutputs.some((o) => o.toLowerCase() === name.toLowerCase())) this.usedOutputs.push(name);
       statements.push(this.statement(statement, { kind: 'output', name }));
     }
-    return { inputs: this.usedInputs, references: this.usedReferences, outputs: this.usedOutputs, tables, statements };
+    return { inputs: this.usedInputs, references: this.usedReferences, outputs: this.usedOutputs, tables, statements, functions: this.functions };
   }
 
   private statement(statement: Statement, target: StatementPlan['target']): StatementPlan {
@@ -125,7 +130,7 @@ class Analyzer {
     sources.push(from);
     this.noteStepColumns(from, knownColumns);
     // MATCH_RECOGNIZE: what follows FROM reads the match rows, under the clause's alias.
-    const matchRecognize = s.matchRecognize ? checkMatchRecognize(s, from.alias, knownColumns.get(0), (sc, known) => new ExpressionChecker(sc, known)) : null;
+    const matchRecognize = s.matchRecognize ? checkMatchRecognize(s, from.alias, knownColumns.get(0), (sc, known) => new ExpressionChecker(sc, known, this.functions)) : null;
     if (matchRecognize) {
       scope[0] = { alias: matchRecognize.alias, slot: 0 };
       knownColumns.set(0, new Set(matchColumns(matchRecognize).map((c) => c.toLowerCase())));
@@ -175,7 +180,7 @@ class Analyzer {
     });
 
     // Every expression of the statement, checked against the scope.
-    const checker = new ExpressionChecker(scope, knownColumns);
+    const checker = new ExpressionChecker(scope, knownColumns, this.functions);
     for (const src of sources) {
       if (matchRecognize && src === from) continue; // checked on the events, before matching
       if (src.reference.timestampBy) checker.check(src.reference.timestampBy, 'timestamp');

@@ -6,6 +6,7 @@ import type { CallExpression } from '../syntax/ast.js';
 import { datePartOfCall } from '../expressions/call-kinds.js';
 import { orderedAggregates } from '../functions/aggregate-functions.js';
 import { scalarFunctions } from '../functions/scalar-functions.js';
+import { userFunctionName, type UserFunctionCatalogue } from '../functions/user-functions.js';
 
 export function checkAggregateCall(e: CallExpression): void {
   const ordered = orderedAggregates.has(e.name);
@@ -82,4 +83,21 @@ function constantArgument(e: CallExpression, i: number, ok: (v: number) => boole
   if (!a || a.kind !== 'literal' || typeof a.value !== 'number' || !ok(a.value)) {
     throw new QueryError('INVALID_ARGUMENT', `${e.displayName} expects ${what} as a constant`, a?.position ?? e.position);
   }
+}
+
+/** udf.NAME(…) and uda.NAME(expr): a function the query was given, called as it can be. */
+export function checkUserCall(e: CallExpression, functions: UserFunctionCatalogue): void {
+  const aggregate = e.name.startsWith('uda.');
+  const name = userFunctionName(e.name);
+  const known = aggregate ? functions.uda : functions.udf;
+  if (!known.has(name)) {
+    const names = aggregate ? functions.udaNames : functions.udfNames;
+    const given = names.length > 0 ? `the query was given ${names.map((n) => `${aggregate ? 'uda' : 'udf'}.${n}`).join(', ')}` : `the query was given no JavaScript ${aggregate ? 'aggregate' : 'function'}`;
+    throw new QueryError('UNKNOWN_FUNCTION', `unknown ${aggregate ? 'aggregate' : 'function'} ${e.displayName}; ${given}`, e.position);
+  }
+  if (e.over) throw new QueryError('UNSUPPORTED', `${e.displayName} takes no OVER clause`, e.over.position);
+  if (e.distinct) throw new QueryError('UNSUPPORTED', `${e.displayName}(DISTINCT …) is not supported`, e.position);
+  const star = e.args.find((a) => a.kind === 'star');
+  if (star) throw new QueryError('SYNTAX_ERROR', `${e.displayName} does not take *`, star.position);
+  if (aggregate && e.args.length !== 1) throw new QueryError('WRONG_ARGUMENT_COUNT', `${e.displayName} takes one argument, found ${e.args.length}`, e.position);
 }

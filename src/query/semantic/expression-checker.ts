@@ -6,7 +6,8 @@ import { assertNever, QueryError } from '../model/errors.js';
 import { children, type CallExpression, type ColumnExpression, type Expression } from '../syntax/ast.js';
 import { callKind, datePartArgument } from '../expressions/call-kinds.js';
 import { evaluateConstant, isConstant } from '../expressions/compile-expression.js';
-import { checkAggregateCall, checkAnalyticCall, checkMetadataCall, checkScalarCall } from './call-arguments.js';
+import { checkAggregateCall, checkAnalyticCall, checkMetadataCall, checkScalarCall, checkUserCall } from './call-arguments.js';
+import type { UserFunctionCatalogue } from '../functions/user-functions.js';
 
 /** Where an expression stands, which decides what it may contain. */
 export type Place = 'timestamp' | 'on' | 'where' | 'groupBy' | 'select' | 'groupedSelect' | 'scalar';
@@ -28,6 +29,7 @@ export class ExpressionChecker {
   constructor(
     private readonly scope: readonly { alias: string; slot: number }[],
     private readonly knownColumns: ReadonlyMap<number, ReadonlySet<string>>,
+    private readonly functions: UserFunctionCatalogue,
   ) {}
 
   check(e: Expression, place: Place, aliases: ReadonlySet<string> = new Set()): void {
@@ -58,14 +60,17 @@ export class ExpressionChecker {
       case 'unknown':
         throw new QueryError('UNKNOWN_FUNCTION', `unknown function ${e.displayName}`, e.position);
       case 'user':
-        throw new QueryError('UNSUPPORTED', `user-defined functions (${e.displayName}) are not supported`, e.position);
+        checkUserCall(e, this.functions);
+        for (const a of args) this.walk(a, place, cx);
+        return;
       case 'aggregate': {
         if (place !== 'groupedSelect') {
           if (place === 'select') throw new QueryError('AGGREGATE_WITHOUT_WINDOW', `${e.displayName} is an aggregate; the statement needs GROUP BY with a window`, e.position);
           throw new QueryError('AGGREGATE_NOT_ALLOWED', `${e.displayName} is an aggregate; aggregates belong in SELECT and HAVING`, e.position);
         }
         if (cx.inAggregate) throw new QueryError('AGGREGATE_NOT_ALLOWED', 'an aggregate cannot contain another aggregate', e.position);
-        checkAggregateCall(e);
+        if (e.name.startsWith('uda.')) checkUserCall(e, this.functions);
+        else checkAggregateCall(e);
         this.aggregates.push(e);
         for (const a of args) this.walk(a, 'scalar', { ...cx, inAggregate: true });
         for (const o of e.over?.orderBy ?? []) this.walk(o.expression, 'scalar', { ...cx, inAggregate: true });

@@ -7,6 +7,7 @@ import type {
 } from '../syntax/ast.js';
 import type { TableFunctionName } from '../functions/scalar-functions.js';
 import type { MatchRecognizePlan } from '../match-recognize/match-plan.js';
+import type { UserFunctionCatalogue } from '../functions/user-functions.js';
 
 export interface QueryPlan {
   /** Stream inputs the query reads, in order of first use. */
@@ -19,6 +20,8 @@ export interface QueryPlan {
   readonly tables: ReadonlyMap<string, readonly { name: string; type: TypeName }[]>;
   /** Steps and output statements in dependency order (a step precedes its readers). */
   readonly statements: readonly StatementPlan[];
+  /** The JavaScript functions and aggregates the query was compiled with. */
+  readonly functions: UserFunctionCatalogue;
 }
 
 export type Target = { readonly kind: 'output'; readonly name: string } | { readonly kind: 'step'; readonly name: string };

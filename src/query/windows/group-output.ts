@@ -35,6 +35,11 @@ export class GroupOutput {
   private readonly rowFrame: { ts: EpochMs; slots: Row[]; slotTimes: null; analytics: null; aggregates: null; substream: string } | null;
   /** Every aggregator's `add`, chosen once for the number of aggregates. */
   readonly add: Add;
+  /**
+   * Takes a frame back out of a group, when every aggregate can (JavaScript aggregates with
+   * this.deaccumulate) and the group keeps no first frame; null otherwise.
+   */
+  readonly remove: Add | null;
 
   constructor(
     readonly aggregators: readonly Aggregator[],
@@ -48,6 +53,10 @@ export class GroupOutput {
     this.scratch = { ts: 0, slots: noSlots, slotTimes: null, analytics: null, aggregates: new Array<Value>(aggregators.length + keys.length), substream: '' };
     this.rowFrame = keepsFrames(downstream) ? null : { ts: 0, slots: [{}], slotTimes: null, analytics: null, aggregates: null, substream: '' };
     this.add = adderOf(aggregators);
+    const removes = aggregators.map((a) => a.remove);
+    this.remove = !keepRepresentative && removes.length > 0 && removes.every((r) => r !== undefined)
+      ? (s, f) => { for (let i = 0; i < removes.length; i++) s[i] = removes[i]!(s[i], f); }
+      : null;
   }
 
   newGroup(first: Frame): Group {

@@ -5,7 +5,7 @@ import type { Evaluator, Frame, FrameSink, StatefulOperator } from '../dataflow/
 import { MinHeap } from '../dataflow/min-heap.js';
 import type { DurationMs, EpochMs } from '../model/time.js';
 import { groupKeyOf } from '../operators/group-key.js';
-import type { GroupOutput } from './group-output.js';
+import type { Group, GroupOutput } from './group-output.js';
 import { Substreams } from './substreams.js';
 import type { Key } from '../model/values.js';
 
@@ -20,6 +20,12 @@ interface SlidingGroup {
   frames: Frame[];
   /** Window ends already scheduled, so an entry and an exit at one instant emit once. */
   scheduled: EpochMs[];
+  /**
+   * When the aggregates can take events back out (GroupOutput.remove): one state holding the
+   * first `added` frames, moved along as windows close instead of recomputed per window.
+   */
+  running?: Group | null;
+  added?: number;
 }
 
 interface SlidingState {
@@ -84,6 +90,11 @@ export class SlidingWindowOperator implements FrameSink, StatefulOperator {
     const group = state.groups.get(key)!;
     group.scheduled.splice(group.scheduled.indexOf(end), 1);
     const start = end - this.size;
+    if (this.output.remove) {
+      this.slide(group, start, end, substream);
+      if (group.frames.length === 0 && group.scheduled.length === 0) state.groups.delete(key);
+      return;
+    }
     // Events at or before this window's start are in no later window either.
     while (group.frames.length > 0 && group.frames[0]!.ts <= start) group.frames.shift();
     let aggregate = null;
@@ -94,6 +105,30 @@ export class SlidingWindowOperator implements FrameSink, StatefulOperator {
     }
     if (aggregate) this.output.emit(end, aggregate, substream);
     if (group.frames.length === 0 && group.scheduled.length === 0) state.groups.delete(key);
+  }
+
+  /** The window (start, end] by taking out the events that left and adding those that entered. */
+  private slide(group: SlidingGroup, start: EpochMs, end: EpochMs, substream: string): void {
+    const output = this.output;
+    let running = group.running ?? null;
+    let added = group.added ?? 0;
+    while (group.frames.length > 0 && group.frames[0]!.ts <= start) {
+      const gone = group.frames.shift()!;
+      if (added > 0) {
+        output.remove!(running!, gone);
+        added--;
+      }
+    }
+    while (added < group.frames.length && group.frames[added]!.ts <= end) {
+      const f = group.frames[added]!;
+      running ??= output.newGroup(f);
+      output.add(running, f);
+      added++;
+    }
+    if (added > 0) output.emit(end, running!, substream);
+    else running = null;
+    group.running = running;
+    group.added = added;
   }
 
   snapshot(): unknown {
