@@ -1,8 +1,9 @@
 // Reads of the JetStream log: pages of a partition through ephemeral pull consumers kept as
 // cursors (a reader going on from where its last page ended reuses one: one request per page), and
 // the start of a time-based read found by binary search on the stored enqueue times.
-import { createInbox, headers as emptyHeaders, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
-import { AckPolicy, DeliverPolicy, type JetStreamManager, type MsgRequest, type NextMsgRequest, type StreamState } from '@nats-io/jetstream';
+import { randomBytes } from 'node:crypto';
+import { createInbox, headers as emptyHeaders, TimeoutError, type Msg, type MsgHdrs, type NatsConnection, type Subscription } from '@nats-io/transport-node';
+import { AckPolicy, DeliverPolicy, type ConsumerConfig, type JetStreamManager, type MsgRequest, type NextMsgRequest, type StreamState } from '@nats-io/jetstream';
 import { OmniError } from '../core/errors.js';
 import { H, streamName, streamSeqOf, subjectOf } from './jetstream-log-layout.js';
 
@@ -32,6 +33,15 @@ class ConsumerSilentError extends Error {}
  * consumer gone; a cursor then takes a new one and asks again.
  */
 const SILENCE_MS = 1_000;
+
+/**
+ * Creating a consumer takes milliseconds. nats-server 2.9 places a one-replica consumer on any of
+ * its stream's peers, one that is down included (for minutes after a crash, until the cluster
+ * counts it gone), and such a creation is never answered: about a third of reads would wait for
+ * the whole timeout and fail while one node of three is down. So a creation not answered within
+ * this is abandoned and tried again under a new name, placed anew (the wait doubling each time).
+ */
+const CONSUMER_CREATE_MS = 500;
 
 /** One ephemeral consumer (acks none, in memory) and the messages it delivered that no read took yet. */
 class Cursor {
@@ -205,7 +215,7 @@ export class JetStreamLogReader {
   private async reposition(p: number, c: Cursor, start: number): Promise<void> {
     this.dropConsumer(p, c);
     c.renew();
-    const info = await this.jsm.consumers.add(streamName(this.options.prefix, p), {
+    c.consumer = await this.createConsumer(streamName(this.options.prefix, p), {
       ack_policy: AckPolicy.None,
       deliver_policy: DeliverPolicy.StartSequence,
       opt_start_seq: start + 1,
@@ -213,8 +223,28 @@ export class JetStreamLogReader {
       num_replicas: 1,
       inactive_threshold: CONSUMER_INACTIVE_MS * 1_000_000,
     });
-    c.consumer = info.name;
     c.position = start;
+  }
+
+  /** Creates an ephemeral consumer under a name of ours, again elsewhere when a placement is not answered (CONSUMER_CREATE_MS). */
+  private async createConsumer(stream: string, config: Partial<ConsumerConfig>): Promise<string> {
+    const deadline = Date.now() + this.options.timeoutMs;
+    for (let wait = CONSUMER_CREATE_MS; ; wait *= 2) {
+      const name = `omni_${randomBytes(8).toString('hex')}`;
+      const left = deadline - Date.now();
+      try {
+        // A request of our own: the manager's requests all wait its one timeout.
+        const reply = await this.nc.request(`$JS.API.CONSUMER.CREATE.${stream}.${name}`,
+          JSON.stringify({ stream_name: stream, config: { ...config, name }, action: 'create' }), { timeout: Math.max(1, Math.min(wait, left)) });
+        const answer = reply.json<{ name?: string; error?: { code: number; description: string } }>();
+        if (answer.error) throw new Error(`cannot create a consumer on ${stream}: ${answer.error.description} (${answer.error.code})`);
+        return answer.name ?? name;
+      } catch (err) {
+        if (!(err instanceof TimeoutError) || Date.now() + 1 >= deadline) throw err;
+        // Placed on a node that does not answer: forget it (its inactivity limit ends it if this does not reach it).
+        if (!this.nc.isClosed()) this.jsm.consumers.delete(stream, name).catch(() => {});
+      }
+    }
   }
 
   private async pull(p: number, c: Cursor, batch: number): Promise<Delivered[]> {
