@@ -62,7 +62,7 @@ export async function deleteStreams(prefix: string, url = NATS_URL): Promise<voi
   }
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
