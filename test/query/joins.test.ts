@@ -38,6 +38,16 @@ describe('reference-data JOIN', () => {
     );
     assert.deepEqual(rows, [{ name: 'coffee (large)' }]);
   });
+
+  test('runs joining one snapshot share an index only when they join on the same keys', () => {
+    const bySku = `SELECT p.name FROM input e JOIN products p ON e.key = p.sku`;
+    const byName = `SELECT p.sku FROM input e JOIN products p ON e.key = p.name`;
+    const events = [{ key: '1' }, { key: 'coffee' }];
+    for (let round = 0; round < 2; round++) {
+      assert.deepEqual(rowsOf(bySku, events, { references: { products } }), [{ name: 'tea' }]);
+      assert.deepEqual(rowsOf(byName, events, { references: { products } }), [{ sku: '2' }]);
+    }
+  });
 });
 
 describe('stream-to-stream JOIN', () => {

@@ -13,6 +13,11 @@ export interface ReferenceJoinConfig {
   readonly leftKeys: readonly Evaluator[];
   /** Evaluated on a frame holding only the reference row, in `slot`. */
   readonly rightKeys: readonly Evaluator[];
+  /**
+   * Names what `slot` and `rightKeys` compute: operators with the same one over the same rows
+   * share an index (a job's per-tenant runs all join one catalogue: indexed once, held once).
+   */
+  readonly indexKey: string;
   /** The rest of ON, beyond the keys; null when the keys are all of it. */
   readonly residual: ((frame: Frame) => boolean) | null;
 }
@@ -20,12 +25,13 @@ export interface ReferenceJoinConfig {
 /** Reference data as a snapshot, or as versions over time: the rows valid at a time (the same array for one version). */
 export type ReferenceData = readonly Row[] | { rowsAt(timeMs: EpochMs): readonly Row[] };
 
+/** Per snapshot, per indexKey: the indexes every operator joining that snapshot shares. */
+const sharedIndexes = new WeakMap<readonly Row[], Map<string, Map<Key, Row[]>>>();
+
 export class ReferenceJoinOperator implements FrameSink {
   /** The snapshot last joined against and its index: consecutive events nearly always share it. */
   private rows: readonly Row[] | null = null;
   private index = new Map<Key, Row[]>();
-  /** Indexes of older versions a replay may go back to, built once each. */
-  private readonly indexes = new WeakMap<readonly Row[], Map<Key, Row[]>>();
   /** A single match is filled into the frame and forwarded; several go in copies. */
   readonly keepsFrames: boolean;
 
@@ -38,14 +44,16 @@ export class ReferenceJoinOperator implements FrameSink {
   private use(rows: readonly Row[]): void {
     if (rows === this.rows) return;
     this.rows = rows;
-    const known = this.indexes.get(rows);
+    const { config } = this;
+    let byKey = sharedIndexes.get(rows);
+    if (!byKey) sharedIndexes.set(rows, (byKey = new Map()));
+    const known = byKey.get(config.indexKey);
     if (known) {
       this.index = known;
       return;
     }
-    const { config } = this;
     this.index = new Map();
-    this.indexes.set(rows, this.index);
+    byKey.set(config.indexKey, this.index);
     if (config.rightKeys.length === 0) return;
     const slots: (Row | null)[] = [];
     for (const row of rows) {

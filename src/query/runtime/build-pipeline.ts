@@ -162,6 +162,7 @@ class PipelineBuilder {
             type: clause.type,
             leftKeys: clause.keys.map((k) => compileExpression(k.left, options)),
             rightKeys: clause.keys.map((k) => compileExpression(k.right, options)),
+            indexKey: JSON.stringify([clause.source.slot, clause.keys.map((k) => k.right)]),
             residual: clause.residual ? compilePredicate(clause.residual, options) : null,
           }, rows, head);
           break;
