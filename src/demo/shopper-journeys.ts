@@ -1,5 +1,6 @@
 // What the demo's shoppers do, as timed events: online shoppers browse a brand's products (a few
-// popular ones far more than the rest), add some to the cart and sometimes order; in-store shoppers
+// popular ones far more than the rest, and what suits their taste: favourite categories, a price
+// band, and items that go with what they look at), add some to the cart and sometimes order; in-store shoppers
 // pass the door's RFID reader, try garments on in a fitting room (whose reader sees their tag every
 // few seconds while they are inside), sometimes buy at the RFID checkout, and leave.
 // Pure: the randomness and the start time come in, so a journey can be planned anywhere (the
@@ -42,6 +43,12 @@ export interface PlannedEvent {
 
 export type Random = () => number;
 
+/** A shopper's favourite categories and price band (0 low, 1 mid, 2 high). */
+export interface Taste {
+  readonly categories: readonly string[];
+  readonly band: number;
+}
+
 /** How often a fitting room's reader reports the tags it sees. */
 export const FITTING_ROOM_READ_MS = 4_000;
 
@@ -75,6 +82,12 @@ export class Assortment {
   private readonly ranked: readonly Product[];
   private readonly cumulative: readonly number[];
   private readonly byCategory: ReadonlyMap<string, { products: Product[]; cumulative: number[] }>;
+  /** Per category and price band (0 low, 1 mid, 2 high), its products by popularity. */
+  private readonly byBand = new Map<string, { products: Product[]; cumulative: number[] }>();
+  private readonly bandOf = new Map<Product, number>();
+  /** Items that go together: each product's companions, from the next category in the same band. */
+  private readonly companions = new Map<Product, Product[]>();
+  readonly categories: readonly string[];
 
   constructor(products: readonly Product[], seed = 7) {
     if (products.length === 0) throw new Error('a brand needs products');
@@ -95,6 +108,57 @@ export class Assortment {
       byCategory.set(p.category, c);
     });
     this.byCategory = byCategory;
+    this.categories = [...byCategory.keys()].sort();
+    for (const [category, c] of byCategory) {
+      const prices = c.products.map((p) => p.price).sort((a, b) => a - b);
+      const low = prices[Math.floor(prices.length / 3)]!;
+      const high = prices[Math.floor((2 * prices.length) / 3)]!;
+      c.products.forEach((p, i) => {
+        const band = p.price < low ? 0 : p.price < high ? 1 : 2;
+        this.bandOf.set(p, band);
+        const key = `${category}/${band}`;
+        const b = this.byBand.get(key) ?? { products: [], cumulative: [] };
+        b.products.push(p);
+        b.cumulative.push((b.cumulative.at(-1) ?? 0) + (c.cumulative[i]! - (c.cumulative[i - 1] ?? 0)));
+        this.byBand.set(key, b);
+      });
+    }
+    for (const p of shuffled) {
+      const next = this.categories[(this.categories.indexOf(p.category) + 1) % this.categories.length]!;
+      const pool = this.byBand.get(`${next}/${this.bandOf.get(p)!}`) ?? this.byCategory.get(next)!;
+      const picks = [pool.products[Math.floor(random() * pool.products.length)]!, pool.products[Math.floor(random() * pool.products.length)]!];
+      this.companions.set(p, [...new Set(picks)].filter((c) => c !== p));
+    }
+  }
+
+  /** A product for a shopper of this taste: mostly from a favourite category in their price band. */
+  pickFor(random: Random, taste: Taste): Product {
+    if (random() < 0.3) return this.pick(random);
+    const category = oneOf(random, taste.categories);
+    const b = this.byBand.get(`${category}/${taste.band}`) ?? this.byCategory.get(category);
+    return b ? b.products[search(b.cumulative, random())]! : this.pick(random);
+  }
+
+  /** A product of the same category and price band as `like`. */
+  pickSimilar(random: Random, like: Product): Product {
+    const b = this.byBand.get(`${like.category}/${this.bandOf.get(like)}`);
+    return b ? b.products[search(b.cumulative, random())]! : this.pickLike(random, like);
+  }
+
+  /** An item that goes with `p` (a beanie with a parka), or `p` when it has none. */
+  companionOf(random: Random, p: Product): Product {
+    const c = this.companions.get(p);
+    return c && c.length > 0 ? oneOf(random, c) : p;
+  }
+
+  /** What a shopper likes, the same each time they come back: two favourite categories and a price band. */
+  tasteOf(shopper: string): Taste {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < shopper.length; i++) h = Math.imul(h ^ shopper.charCodeAt(i), 0x01000193) >>> 0;
+    const random = seededRandom(h);
+    const first = oneOf(random, this.categories);
+    const second = oneOf(random, this.categories);
+    return { categories: first === second ? [first] : [first, second], band: Math.floor(random() * 3) };
   }
 
   /** A product, the popular ones more often. */
@@ -151,6 +215,14 @@ export class JourneyPlanner {
     this.prefix = (brand.products[0]!.sku.split('-')[0] ?? brand.tenant.slice(0, 2)).toUpperCase();
   }
 
+  /** What a shopper looks at next: something similar, something that goes with it, or to their taste. */
+  private next(current: Product, taste: Taste): Product {
+    const u = this.random();
+    if (u < 0.5) return this.assortment.pickSimilar(this.random, current);
+    if (u < 0.75) return this.assortment.companionOf(this.random, current);
+    return this.assortment.pickFor(this.random, taste);
+  }
+
   /** The next journey, starting at `startMs`: online four times in five, else in a store. */
   plan(startMs: number): PlannedEvent[] {
     return this.brand.stores.length > 0 && chance(this.random, 0.2) ? this.inStore(startMs) : this.online(startMs);
@@ -174,13 +246,14 @@ export class JourneyPlanner {
       events.push({ tenant: this.brand.tenant, atMs: Math.round(t), sender, body: { ...body, time: new Date(Math.round(t)).toISOString(), shopper, session } });
     };
     const views = 1 + Math.floor(-Math.log(1 - r()) * 5);
-    let current = this.assortment.pick(r);
+    const taste = this.assortment.tasteOf(shopper);
+    let current = this.assortment.pickFor(r, taste);
     const viewed: Product[] = [];
     for (let i = 0; i < views; i++) {
       emit({ event: 'product_viewed', sku: current.sku, price: price(current) });
       viewed.push(current);
       t += between(r, 1_500, 7_000);
-      current = chance(r, 0.6) ? this.assortment.pickLike(r, current) : this.assortment.pick(r);
+      current = this.next(current, taste);
     }
     if (!chance(r, 0.25)) return events;
     const cart = [...new Set([oneOf(r, viewed), ...(chance(r, 0.2) ? [oneOf(r, viewed)] : [])])];
@@ -190,7 +263,9 @@ export class JourneyPlanner {
     }
     if (!chance(r, 0.45)) return events;
     t += between(r, 3_000, 15_000);
-    const items = cart.map((p) => ({ sku: p.sku, price: price(p), quantity: 1 }));
+    // "Complete the look": sometimes an item that goes with the cart is bought with it.
+    const extra = chance(r, 0.3) ? this.assortment.companionOf(r, cart[0]!) : undefined;
+    const items = [...cart, ...(extra && !cart.includes(extra) ? [extra] : [])].map((p) => ({ sku: p.sku, price: price(p), quantity: 1 }));
     emit({ event: 'order_completed', orderId: this.orderId(t), items, total: total(items), currency: 'EUR' });
     return events;
   }
@@ -206,6 +281,7 @@ export class JourneyPlanner {
     const sender: Sender = { channel: 'sensor', store: store.store };
     const tag = epc(r);
     const shopper = `${this.prefix.toLowerCase()}-c${Math.floor(between(r, 1, 50_000))}`;
+    const taste = this.assortment.tasteOf(shopper);
     const events: PlannedEvent[] = [];
     let t = startMs;
     const emit = (at: number, body: Record<string, unknown>): void => {
@@ -220,17 +296,17 @@ export class JourneyPlanner {
       const reader = 'fitting-rooms';
       emit(t, { event: 'fitting_room_entered', reader, room });
       for (let at = t + FITTING_ROOM_READ_MS; at < t + dwell; at += FITTING_ROOM_READ_MS) emit(at, { event: 'fitting_room_seen', reader, room });
-      let garment = this.assortment.pick(r);
+      let garment = this.assortment.pickFor(r, taste);
       const garments = 1 + Math.floor(r() * 4);
       for (let i = 0; i < garments; i++) {
         emit(t + between(r, 0.1, 0.9) * dwell, { event: 'product_tried_on', reader, room, sku: garment.sku, price: price(garment) });
         tried.push(garment);
-        garment = this.assortment.pickLike(r, garment);
+        garment = this.next(garment, taste);
       }
       t += dwell;
       emit(t, { event: 'fitting_room_exited', reader, room });
     }
-    const buys = tried.length > 0 ? (chance(r, 0.45) ? tried.filter(() => chance(r, 0.6)) : []) : (chance(r, 0.15) ? [this.assortment.pick(r)] : []);
+    const buys = tried.length > 0 ? (chance(r, 0.45) ? tried.filter(() => chance(r, 0.6)) : []) : (chance(r, 0.15) ? [this.assortment.pickFor(r, taste)] : []);
     if (buys.length > 0) {
       t += between(r, 8_000, 40_000);
       const items = buys.map((p) => ({ sku: p.sku, price: price(p), quantity: 1 }));
