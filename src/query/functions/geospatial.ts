@@ -45,13 +45,13 @@ export const geospatialFunctions: Readonly<Record<string, ScalarFunction>> = {
     if (new Set(points.slice(1).map((p) => `${p[0]},${p[1]}`)).size < 3) return new ConversionFailure('a polygon needs at least 3 distinct points');
     return geoJson('Polygon', [points.map((p) => [p[0], p[1]])]);
   }),
-  st_distance: fn(2, 2, ([a, b]) => binary(a, b, 'ST_DISTANCE', (x, y) => (x.kind === 'point' && y.kind === 'point' ? geodesicMetres(x.at, y.at) : 0))),
-  st_within: fn(2, 2, ([a, b]) => binary(a, b, 'ST_WITHIN', (x, y) => {
+  st_distance: fn(2, 2, ([a, b]) => binary(a, b, (x, y) => (x.kind === 'point' && y.kind === 'point' ? geodesicMetres(x.at, y.at) : 0))),
+  st_within: fn(2, 2, ([a, b]) => binary(a, b, (x, y) => {
     if (y.kind !== 'polygon') return new ConversionFailure('ST_WITHIN\'s second argument must be a polygon');
     return within(x, y) ? 1 : 0;
   })),
-  st_intersects: fn(2, 2, ([a, b]) => binary(a, b, 'ST_INTERSECTS', (x, y) => (intersects(x, y) ? 1 : 0))),
-  st_overlaps: fn(2, 2, ([a, b]) => binary(a, b, 'ST_OVERLAPS', (x, y) => (overlaps(x, y) ? 1 : 0))),
+  st_intersects: fn(2, 2, ([a, b]) => binary(a, b, (x, y) => (intersects(x, y) ? 1 : 0))),
+  st_overlaps: fn(2, 2, ([a, b]) => binary(a, b, (x, y) => (overlaps(x, y) ? 1 : 0))),
 };
 
 function geoJson(type: string, coordinates: Value[]): Row {
@@ -61,11 +61,12 @@ function geoJson(type: string, coordinates: Value[]): Row {
   return r;
 }
 
-function binary(a: Value | undefined, b: Value | undefined, name: string, f: (x: Shape, y: Shape) => Value | ConversionFailure): Value | ConversionFailure {
+/** The call site names the function in a failure's message. */
+function binary(a: Value | undefined, b: Value | undefined, f: (x: Shape, y: Shape) => Value | ConversionFailure): Value | ConversionFailure {
   if (a === null || b === null || a === undefined || b === undefined) return null;
   const x = shapeOf(a), y = shapeOf(b);
-  if (x instanceof ConversionFailure) return new ConversionFailure(`${name}: ${x.message}`);
-  if (y instanceof ConversionFailure) return new ConversionFailure(`${name}: ${y.message}`);
+  if (x instanceof ConversionFailure) return x;
+  if (y instanceof ConversionFailure) return y;
   return f(x, y);
 }
 
@@ -74,7 +75,7 @@ function pointsOf(args: readonly Value[], name: string): Position[] | null | Con
   for (const a of args) {
     if (a === null) return null;
     const s = shapeOf(a);
-    if (s instanceof ConversionFailure) return new ConversionFailure(`${name}: ${s.message}`);
+    if (s instanceof ConversionFailure) return s;
     if (s.kind !== 'point') return new ConversionFailure(`${name} takes points (CreatePoint), found a ${s.kind === 'line' ? 'LineString' : 'Polygon'}`);
     out.push(s.at);
   }
@@ -296,7 +297,23 @@ function within(x: Shape, poly: Extract<Shape, { kind: 'polygon' }>): boolean {
   // Every vertex inside or on the boundary, no edge crossing out, and some part strictly inside.
   const sides = verticesOf(x).map((p) => locate(p, poly));
   if (sides.includes('outside') || anySegmentsMeet(x, poly, true)) return false;
-  return sides.includes('inside') || segmentsOf(x).some(([a, b]) => locate([(a[0] + b[0]) / 2, (a[1] + b[1]) / 2], poly) === 'inside');
+  if (sides.includes('inside') || segmentsOf(x).some(([a, b]) => locate([(a[0] + b[0]) / 2, (a[1] + b[1]) / 2], poly) === 'inside')) return true;
+  // All of x on the boundary (x equal to the polygon): within when x's own inside is the polygon's.
+  if (x.kind !== 'polygon') return false;
+  const c = centroid(x.ring);
+  return c !== null && locate(c, x) === 'inside' && locate(c, poly) === 'inside';
+}
+
+function centroid(ring: readonly Position[]): Position | null {
+  let a = 0, cx = 0, cy = 0;
+  for (let i = 0; i + 1 < ring.length; i++) {
+    const p = ring[i]!, q = ring[i + 1]!;
+    const k = p[0] * q[1] - q[0] * p[1];
+    a += k;
+    cx += (p[0] + q[0]) * k;
+    cy += (p[1] + q[1]) * k;
+  }
+  return a === 0 ? null : [cx / (3 * a), cy / (3 * a)];
 }
 
 function intersects(x: Shape, y: Shape): boolean {
