@@ -1,5 +1,6 @@
 // `omnistream query run` with JavaScript functions and aggregates given as files, and a geofence
 // joined against a JSON reference file: through the real command line, as a user runs it.
+// (broken.js.txt does not parse, on purpose: the .txt keeps it from the linter.)
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -37,10 +38,10 @@ describe('omnistream query run --udf / --uda', () => {
   });
 
   test('a function file that does not parse exits 2 with its file:line:column, before any row', () => {
-    const r = cli(...baskets, '--udf', `hex2int=${dir}/broken.js`, '--udf', `spin=${dir}/spin.js`, '--uda', `basketSum=${dir}/basket-sum.js`);
+    const r = cli(...baskets, '--udf', `hex2int=${dir}/broken.js.txt`, '--udf', `spin=${dir}/spin.js`, '--uda', `basketSum=${dir}/basket-sum.js`);
     assert.equal(r.code, 2);
     assert.equal(r.stdout, '');
-    assert.equal(r.stderr, `${dir}/broken.js:2:13: error INVALID_FUNCTION_FILE: not valid JavaScript: Unexpected token\n`);
+    assert.equal(r.stderr, `${dir}/broken.js.txt:2:13: error INVALID_FUNCTION_FILE: not valid JavaScript: Unexpected token\n`);
   });
 
   test('a function the query calls but was not given exits 2, naming it and those given', () => {
