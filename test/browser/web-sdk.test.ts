@@ -176,6 +176,34 @@ describe('the browser SDK in Chromium, on a page of another origin', { skip: mis
     }
   });
 
+  test('two tabs register one device, and a closed tab\'s queue is taken over by the other at once', { timeout: 120_000 }, async () => {
+    const context = await browser.newContext();
+    try {
+      const registrations = () => proxy.log.filter((l) => l.path === '/api/register' && l.status === 201).length;
+      const before = registrations();
+      const [a, b] = await Promise.all([open(context), open(context)]);
+      // Both tabs' first events at once, on a slow network: without a lock both would register.
+      proxy.delay(1_000);
+      await Promise.all([track(a, 'tabs', 0, 10), track(b, 'tabs', 10, 20)]);
+      await allStored('tabs', 20);
+      proxy.delay(0);
+      proxy.down();
+      await Promise.all([track(a, 'tabs', 20, 30), track(b, 'tabs', 30, 40)]);
+      await until('both queues full', async () => ((await stats(a)).queued === 10 && (await stats(b)).queued === 10 ? true : undefined));
+      // Tab a closes while the server is out of reach: its queue is left closed in localStorage…
+      await a.close({ runBeforeUnload: true });
+      // …and tab b, told by the storage event, holds both tabs' events.
+      await until('tab b adopted tab a\'s queue', async () => ((await stats(b)).queued === 20 ? true : undefined));
+      proxy.up();
+      const got = await allStored('tabs', 40);
+      exactlyOnce(got, 40);
+      assert.equal(new Set(got.map((m) => m.deviceId)).size, 1, 'one device for the two tabs');
+      assert.equal(registrations() - before, 1, 'registered once (Web Locks)');
+    } finally {
+      await context.close();
+    }
+  });
+
   test('the module build imported from another origin works the same', { timeout: 60_000 }, async () => {
     const context = await browser.newContext();
     try {
