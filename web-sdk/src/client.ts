@@ -103,7 +103,9 @@ export class Client {
     const body = JSON.stringify({ ...properties, event, ...(shopper === null ? {} : { shopper }), time, originalTimestamp: time });
     if (body.length > MAX_EVENT_CHARS) return this.drop(1, 'too_large');
     this.enqueue([queuedEvent(this.env.uuid(), now, body)]);
-    this.schedule(this.queue.items.length >= this.flushAt ? 0 : this.flushIntervalMs);
+    // Tracked while the page unloads (a pagehide handler of the page's own): only a beacon can go now.
+    if (this.closed) this.beacon();
+    else this.schedule(this.queue.items.length >= this.flushAt ? 0 : this.flushIntervalMs);
   }
 
   /** The shopper every later event carries (`null`: signed out); kept across pages. */
