@@ -82,5 +82,16 @@ export const JOB_SETTINGS = records(section({
     action: choice({ doc: 'what happens to an event outside the tolerances', values: ['adjust', 'drop'], default: 'adjust' }),
   }),
   deadLetters: text({ doc: 'the output receiving events the job cannot read (default: its built-in dead-letter stream)', default: null, placeholder: 'OUTPUT' }),
+  functions: records(section({
+    udf: path({ doc: 'a JavaScript file holding one function, called in the query as udf.NAME(…)', default: null }),
+    uda: path({ doc: 'a JavaScript file holding function main(), called as uda.NAME(expr) where an aggregate may stand', default: null }),
+  }, {
+    check: (f) => {
+      if (f.udf !== null && f.uda !== null) return { setting: 'uda', problem: 'a function is a udf or a uda, not both' } as const;
+      if (f.udf === null && f.uda === null) return { setting: 'udf', problem: 'give udf: FILE.js or uda: FILE.js' } as const;
+      return undefined;
+    },
+  }), { doc: 'JavaScript functions (udf) and aggregates (uda) the query calls, by NAME (docs/query-language.md)' }),
+  functionTimeLimit: duration({ doc: 'one call of a JavaScript function or aggregate running longer is stopped: NULL and a diagnostic', default: '100ms' }),
   checkpointInterval: duration({ doc: 'a checkpoint is written at least this often while events flow (and with every emitted row)', default: '1s' }),
 }), { doc: 'continuous jobs: streaming SQL over the live log' });

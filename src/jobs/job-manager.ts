@@ -149,6 +149,7 @@ export class JobManager {
       inputs: Object.keys(j.inputs),
       references: this.references.names(),
       outputs: [...this.outputs.values()].filter((o) => o.name !== DEAD_LETTERS_OUTPUT).map((o) => o.name),
+      functions: j.functions,
     });
     const outputs = new Map<string, string>();
     for (const name of query.outputs) outputs.set(name.toLowerCase(), this.outputs.get(name.toLowerCase())!.name);

@@ -4,7 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { isQueryFile, type Config } from '../config/index.js';
 import type { PostgresColumnType } from '../outputs/postgres-sink.js';
-import { parseDuration, type EventOrderingPolicy } from '../query/index.js';
+import { parseDuration, type EventOrderingPolicy, type UserFunctions } from '../query/index.js';
+import { FunctionFileError, loadUserFunctions, type FunctionFile } from '../scripting/load-functions.js';
 import type { StartPosition } from './job.js';
 
 export type ReferenceConfig =
@@ -41,6 +42,8 @@ export interface JobConfig {
   /** An output for events the job cannot read; the built-in dead-letter output when null. */
   readonly deadLetters: string | null;
   readonly checkpointIntervalMs: number;
+  /** The JavaScript functions and aggregates the query calls, loaded and checked. */
+  readonly functions: UserFunctions;
 }
 
 export interface JobsConfig {
@@ -94,6 +97,11 @@ export async function jobsConfigOf(config: Config): Promise<{ readonly jobs: Job
         continue;
       }
     }
+    const functions = await functionsOf(name, j.functions, j.functionTimeLimit);
+    if ('problem' in functions) {
+      problems.push(functions.problem);
+      continue;
+    }
     const inputs = Object.fromEntries(Object.entries(j.inputs).map(([input, i]) => [input, i.from]));
     const start = j.startFrom;
     jobs.push({
@@ -108,7 +116,31 @@ export async function jobsConfigOf(config: Config): Promise<{ readonly jobs: Job
       },
       deadLetters: j.deadLetters,
       checkpointIntervalMs: j.checkpointInterval,
+      functions: functions.loaded,
     });
   }
   return { jobs: { references, outputs, jobs }, problems };
+}
+
+/** A job's function files, read and loaded; a file that cannot be is the job's problem, at its line. */
+async function functionsOf(
+  job: string,
+  declared: Readonly<Record<string, { readonly udf: string | null; readonly uda: string | null }>>,
+  timeLimitMs: number,
+): Promise<{ loaded: UserFunctions } | { problem: ConfigProblem }> {
+  const files: FunctionFile[] = [];
+  for (const [name, f] of Object.entries(declared)) {
+    const file = (f.udf ?? f.uda)!;
+    try {
+      files.push({ name, kind: f.udf !== null ? 'udf' : 'uda', file, source: await readFile(file, 'utf8') });
+    } catch (err) {
+      return { problem: { job, message: `cannot read the file of function ${name}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, at: file } };
+    }
+  }
+  try {
+    return { loaded: loadUserFunctions(files, { timeLimitMs }) };
+  } catch (err) {
+    if (!(err instanceof FunctionFileError)) throw err;
+    return { problem: { job, message: `INVALID_FUNCTION_FILE: ${err.reason}`, at: `${err.file}:${err.place.line}:${err.place.column}` } };
+  }
 }
