@@ -3,7 +3,7 @@
 // loop's; for the jobs benchmark: a job's rows that differ from `query run`'s; for the dashboard
 // benchmark: console errors, or tiles not live) makes the whole run exit with 1, so a wrong but fast
 // engine cannot pass unnoticed.
-//   npm run bench [-- ingest query feed jobs dashboard]
+//   npm run bench [-- ingest scale-out query feed jobs dashboard]
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -11,9 +11,10 @@ import { fileURLToPath } from 'node:url';
 // Each entry is a file and the flags it runs with here (run alone, a benchmark may default smaller).
 const suites: Record<string, Array<[file: string, ...flags: string[]]>> = {
   ingest: [['bench/ingest.ts']],
+  'scale-out': [['bench/scale-out.ts']],
   mqtt: [['bench/mqtt.ts'], ['bench/bridge.ts']],
   feed: [['bench/feed.ts']],
-  query: [['bench/query.ts']],
+  query: [['bench/query.ts'], ['bench/match-recognize.ts'], ['bench/functions.ts']],
   jobs: [['bench/jobs.ts', '--events', '1000000', '--runs', '5', '--windows', '60']],
   dashboard: [['bench/dashboard.ts']],
 };

@@ -171,6 +171,26 @@ const queries: readonly QueryCase[] = [
     inputs: ['input'],
   },
   {
+    name: 'MATCH_RECOGNIZE: a greedy pattern per key, overlapping matches, and its matches in a window',
+    text: `SELECT * INTO matches FROM input TIMESTAMP BY time MATCH_RECOGNIZE (
+             LIMIT DURATION (second, 8) PARTITION BY k
+             MEASURES First(A.v) AS a, Count(B.v) AS bs, Last(C.v) AS c, Collect(v) AS vs
+             AFTER MATCH SKIP TO NEXT ROW
+             PATTERN (A B* C?) DEFINE A AS A.v < 4, B AS B.v >= 4 AND B.v < 8, C AS C.v >= 8) AS M
+           SELECT COUNT(*) AS n, SUM(bs) AS bs, System.Timestamp() AS e INTO windows FROM input TIMESTAMP BY time MATCH_RECOGNIZE (
+             LIMIT DURATION (second, 5) PARTITION BY k MEASURES Count(B.v) AS bs
+             PATTERN (A+? B{1,2}) DEFINE A AS A.v < 5, B AS B.v >= First(A.v)) AS M
+           GROUP BY TumblingWindow(second, 5)`,
+    inputs: ['input'],
+  },
+  {
+    name: 'MATCH_RECOGNIZE over TIMESTAMP BY … OVER',
+    text: `SELECT * INTO matches FROM input TIMESTAMP BY time OVER k MATCH_RECOGNIZE (
+             LIMIT DURATION (second, 10) PARTITION BY k MEASURES Count(*) AS n, Sum(A.v) AS total
+             PATTERN ((A | B)+ C) DEFINE A AS A.v < 3, B AS B.v BETWEEN 3 AND 6, C AS C.v > 6) AS M`,
+    inputs: ['input'],
+  },
+  {
     name: 'UNION of two inputs',
     text: `SELECT k, v, 'entry' AS side INTO out FROM Entry TIMESTAMP BY time WHERE v < 5
            UNION SELECT k, v, 'exit' AS side FROM Exit TIMESTAMP BY time WHERE v > 3`,

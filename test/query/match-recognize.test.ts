@@ -228,7 +228,7 @@ describe('MATCH_RECOGNIZE: streaming', () => {
     }
   });
 
-  test('rows leave in time order across partitions, and a greedy match waits for LIMIT DURATION', () => {
+  test('rows leave in time order across partitions; a greedy match waits until LIMIT DURATION has passed', () => {
     const rows: [number, unknown][] = [];
     const runner = compileQuery(`SELECT * FROM clicks TIMESTAMP BY time MATCH_RECOGNIZE (
         LIMIT DURATION (second, 30) PARTITION BY shopper MEASURES Count(*) AS n PATTERN (A+) DEFINE A AS A.kind = 'view') AS M`)
@@ -236,9 +236,13 @@ describe('MATCH_RECOGNIZE: streaming', () => {
     runner.push('clicks', { time: t(0), shopper: 'a', kind: 'view' } as Row);
     runner.push('clicks', { time: t(5), shopper: 'b', kind: 'view' } as Row);
     runner.push('clicks', { time: t(6), shopper: 'b', kind: 'buy' } as Row); // b's run is over at 5
-    runner.push('clicks', { time: t(10), shopper: 'a', kind: 'view' } as Row);
-    // a's run (from 0) could still grow until 30: b's row, though final, is held behind it.
+    // a's run so far (one view at 0) could end there: b's row, though final, waits behind it.
     assert.deepEqual(rows, []);
+    runner.push('clicks', { time: t(10), shopper: 'a', kind: 'view' } as Row);
+    // a's run now ends at 10 at the earliest: b's row goes; a's run could still grow until 0 + 30 s.
+    assert.deepEqual(rows, [[at(t(5)), { shopper: 'b', n: 1 }]]);
+    runner.push('clicks', { time: t(30), shopper: 'c', kind: 'buy' } as Row);
+    assert.equal(rows.length, 1);
     runner.push('clicks', { time: t(31), shopper: 'c', kind: 'buy' } as Row);
     assert.deepEqual(rows, [[at(t(5)), { shopper: 'b', n: 1 }], [at(t(10)), { shopper: 'a', n: 2 }]]);
     runner.end();

@@ -2,10 +2,12 @@
 // columns, then the measures), stamped with the time of the match's last event.
 //
 // A match can be final long after its last event (a greedy quantifier waits for LIMIT DURATION
-// to pass), while other partitions have moved on; rows are therefore held and sent in time order,
-// and the watermark sent on is held back to the start of the oldest attempt still open, the
-// earliest time a row still to come can have. Operators after this one see time-ordered frames
-// and a watermark they can trust, as after any input.
+// to pass, a match waits for the older attempts of its partition), while other partitions have
+// moved on; rows are therefore held and sent in time order, and the watermark sent on is held back
+// to the earliest time a row still to come can have: the earliest match found but not yet final,
+// else the input's watermark (a match not yet found ends with an event still to come). Operators
+// after this one see time-ordered frames and a watermark they can trust, as after any input; a
+// match that nothing can extend goes out as soon as the input's watermark passes it.
 import type { DiagnosticSink, Evaluator, Frame, FrameSink, StatefulOperator } from '../dataflow/frame.js';
 import { MinHeap } from '../dataflow/min-heap.js';
 import type { EventDiagnostic } from '../model/errors.js';
@@ -17,7 +19,7 @@ import type { Expression } from '../syntax/ast.js';
 import { anyAlias, eventAlias, navigationAlias, variableAlias, type MatchExpression, type Navigation } from './match-expressions.js';
 import type { MatchRecognizePlan } from './match-plan.js';
 import {
-  historyToList, loadAttempts, PartitionMatcher, saveAttempts, type History, type MatchEvent, type SavedAttempts,
+  historyToList, loadAttempts, PatternMatcher, saveAttempts, type History, type MatchEvent, type PartitionState, type SavedAttempts,
 } from './pattern-matcher.js';
 
 /** Alternative paths one attempt keeps when DEFINE reads the match so far (see MatcherConfig). */
@@ -31,12 +33,13 @@ export interface MatchRecognizeOptions {
   readonly report: DiagnosticSink;
 }
 
-interface Partition {
+interface Partition extends PartitionState {
   readonly key: Key;
   readonly values: readonly Value[];
-  readonly matcher: PartitionMatcher;
   /** This partition's entry in `heads`; older entries are stale. */
   head: Head | null;
+  /** Its entry in `candidates`, keyed by its earliest match not yet final. */
+  candidate: Head | null;
 }
 
 interface Head {
@@ -46,15 +49,21 @@ interface Head {
 
 interface Ready {
   readonly ts: EpochMs;
+  /** The match's first event: among rows at one time, the order rows go out in. */
   readonly seq: number;
   readonly row: Row;
 }
 
 interface Substream {
   readonly partitions: Map<Key, Partition>;
-  /** Each partition with open attempts, by its oldest attempt's start. */
+  /** Each partition with open attempts, by its oldest attempt's start: the next to expire. */
   readonly heads: MinHeap<Head>;
-  /** Rows of final matches not yet sent, in (time, order found). */
+  /** Each partition with a match found but not final, by the earliest such match's time. */
+  readonly candidates: MinHeap<Head>;
+  /**
+   * Rows of final matches not yet sent, in (time, first event). Not in the order found: when a
+   * match becomes final depends on when the watermark moved, its first event does not.
+   */
   readonly ready: MinHeap<Ready>;
 }
 
@@ -63,19 +72,21 @@ const readyBefore = (a: Ready, b: Ready): boolean => a.ts < b.ts || (a.ts === b.
 
 interface SavedState {
   seq: number;
-  found: number;
   substreams: [string, { partitions: [Key, Value[], SavedAttempts][]; ready: [EpochMs, number, Row][] }][];
 }
 
 export class MatchRecognizeOperator implements FrameSink, StatefulOperator {
+  /** Only the event's record is kept, never the frame or its slots: the input may reuse them. */
+  readonly keepsFrames = false;
   private substreams = new Map<string, Substream>();
   /** Orders events across partitions (the matcher compares events by it). */
   private seq = 0;
-  /** Orders rows found at one time. */
-  private found = 0;
   private readonly defines: CompiledMatchExpression[];
   private readonly measures: { readonly name: string; readonly expression: CompiledMatchExpression }[];
   private readonly scratch: { ts: EpochMs; slots: (Row | null)[]; slotTimes: null; analytics: null; aggregates: null; substream: string };
+  private readonly matcher: PatternMatcher;
+  /** The partition key of the event being pushed. */
+  private readonly keyValues: Value[];
 
   constructor(private readonly plan: MatchRecognizePlan, private readonly options: MatchRecognizeOptions, private readonly downstream: FrameSink) {
     const report: Reporter = (code, message, position) => options.report({ code, message, position });
@@ -83,47 +94,67 @@ export class MatchRecognizeOperator implements FrameSink, StatefulOperator {
     this.defines = plan.defines.map((d) => new CompiledMatchExpression(d, width, report));
     this.measures = plan.measures.map((m) => ({ name: m.name, expression: new CompiledMatchExpression(m.expression, width, report) }));
     this.scratch = { ts: 0, slots: new Array<Row | null>(width + 2).fill(null), slotTimes: null, analytics: null, aggregates: null, substream: '' };
+    this.keyValues = new Array<Value>(options.partitionBy.length).fill(null);
+    this.matcher = new PatternMatcher({
+      program: plan.program,
+      limit: plan.limit,
+      skip: plan.skip,
+      historyDependent: plan.historyDependent,
+      maxThreads: plan.historyDependent ? maxThreadsPerAttempt : Infinity,
+      accepts: plan.historyDependent ? (e, v, h) => this.acceptsWithHistory(e, v, h) : (e, v) => this.accepts(e, v),
+    });
   }
 
   push(frame: Frame): void {
     const row = frame.slots[0];
     if (!row) return;
     const sub = this.substreamOf(frame.substream);
-    const values = this.options.partitionBy.map((p) => p(frame));
+    const values = this.keyValues;
+    for (let i = 0; i < values.length; i++) values[i] = this.options.partitionBy[i]!(frame);
     const key = compositeKeyOf(values);
-    let p = sub.partitions.get(key);
-    if (!p) {
-      p = { key, values, matcher: this.newMatcher(), head: null };
-      sub.partitions.set(key, p);
+    const event: MatchEvent = { row, ts: frame.ts, seq: this.seq++ };
+    const p = sub.partitions.get(key);
+    if (p) {
+      this.collect(sub, p, this.matcher.push(p, event), frame.substream);
+      this.track(sub, p);
+      return;
     }
-    const matches = p.matcher.push({ row, ts: frame.ts, seq: this.seq++ });
-    this.collect(sub, p, matches, frame.substream);
-    this.track(sub, p);
+    // A partition exists only while it has open attempts: most events of an idle key start none.
+    const fresh: Partition = { key, values: [...values], attempts: [], head: null, candidate: null };
+    const matches = this.matcher.push(fresh, event);
+    if (fresh.attempts.length === 0 && matches.length === 0) return;
+    sub.partitions.set(key, fresh);
+    this.collect(sub, fresh, matches, frame.substream);
+    this.track(sub, fresh);
   }
 
   advance(watermark: EpochMs, substream: string | null): void {
     let held = watermark;
-    const subs = substream === null ? [...this.substreams] : this.substreams.has(substream) ? [[substream, this.substreams.get(substream)!] as const] : [];
-    for (const [name, sub] of subs) {
-      this.expire(sub, watermark, name);
-      const hold = this.hold(sub);
-      const bound = Math.min(watermark, hold);
-      while (sub.ready.size > 0 && sub.ready.peek()!.ts <= bound) {
-        const r = sub.ready.pop()!;
-        this.send(r, name);
-      }
-      if (hold < held) held = hold;
-      if (sub.partitions.size === 0 && sub.ready.size === 0) this.substreams.delete(name);
+    if (substream === null) {
+      for (const [name, sub] of this.substreams) held = Math.min(held, this.advanceSubstream(name, sub, watermark));
+    } else {
+      const sub = this.substreams.get(substream);
+      if (sub) held = Math.min(held, this.advanceSubstream(substream, sub, watermark));
     }
     this.downstream.advance(held, substream);
+  }
+
+  /** Ends what the watermark puts out of reach, sends the rows now in order; returns the hold. */
+  private advanceSubstream(name: string, sub: Substream, watermark: EpochMs): EpochMs {
+    this.expire(sub, watermark, name);
+    const hold = this.hold(sub);
+    const bound = Math.min(watermark, hold);
+    // Strictly before: a row still to come may have the bound's time and an earlier first event.
+    while (sub.ready.size > 0 && (sub.ready.peek()!.ts < bound || bound === Infinity)) this.send(sub.ready.pop()!, name);
+    if (sub.partitions.size === 0 && sub.ready.size === 0) this.substreams.delete(name);
+    return hold;
   }
 
   snapshot(): unknown {
     const state: SavedState = {
       seq: this.seq,
-      found: this.found,
       substreams: [...this.substreams].map(([name, sub]) => [name, {
-        partitions: [...sub.partitions.values()].map((p): [Key, Value[], SavedAttempts] => [p.key, [...p.values], saveAttempts(p.matcher.attempts)]),
+        partitions: [...sub.partitions.values()].map((p): [Key, Value[], SavedAttempts] => [p.key, [...p.values], saveAttempts(p.attempts)]),
         ready: sub.ready.toArray().map((r): [EpochMs, number, Row] => [r.ts, r.seq, r.row]),
       }]),
     };
@@ -133,13 +164,11 @@ export class MatchRecognizeOperator implements FrameSink, StatefulOperator {
   restore(state: unknown): void {
     const s = state as SavedState;
     this.seq = s.seq;
-    this.found = s.found;
     this.substreams = new Map();
     for (const [name, saved] of s.substreams) {
       const sub = this.substreamOf(name);
       for (const [key, values, attempts] of saved.partitions) {
-        const p: Partition = { key, values, matcher: this.newMatcher(), head: null };
-        p.matcher.attempts = loadAttempts(attempts);
+        const p: Partition = { key, values, attempts: loadAttempts(attempts), head: null, candidate: null };
         sub.partitions.set(key, p);
         this.track(sub, p);
       }
@@ -148,18 +177,6 @@ export class MatchRecognizeOperator implements FrameSink, StatefulOperator {
   }
 
   // --- internals -------------------------------------------------------------------------------
-
-  private newMatcher(): PartitionMatcher {
-    const { plan } = this;
-    return new PartitionMatcher({
-      program: plan.program,
-      limit: plan.limit,
-      skip: plan.skip,
-      historyDependent: plan.historyDependent,
-      maxThreads: plan.historyDependent ? maxThreadsPerAttempt : Infinity,
-      accepts: plan.historyDependent ? (e, v, h) => this.acceptsWithHistory(e, v, h) : (e, v) => this.accepts(e, v),
-    });
-  }
 
   /** DEFINE reading only the event under test: one reused frame, nothing allocated. */
   private accepts(event: MatchEvent, variable: number): boolean {
@@ -179,7 +196,7 @@ export class MatchRecognizeOperator implements FrameSink, StatefulOperator {
   private substreamOf(name: string): Substream {
     let sub = this.substreams.get(name);
     if (!sub) {
-      sub = { partitions: new Map(), heads: MinHeap.create(headBefore), ready: MinHeap.create(readyBefore) };
+      sub = { partitions: new Map(), heads: MinHeap.create(headBefore), candidates: MinHeap.create(headBefore), ready: MinHeap.create(readyBefore) };
       this.substreams.set(name, sub);
     }
     return sub;
@@ -187,28 +204,37 @@ export class MatchRecognizeOperator implements FrameSink, StatefulOperator {
 
   /** Keeps `heads` right after `p`'s attempts changed; forgets a partition with none open. */
   private track(sub: Substream, p: Partition): void {
-    if (p.matcher.truncated) {
-      p.matcher.truncated = false;
+    if (this.matcher.truncated) {
+      this.matcher.truncated = false;
       this.options.report({ code: 'PATTERN_PATHS_DROPPED', message: `a match attempt kept its ${maxThreadsPerAttempt} most preferred paths and dropped the others` } satisfies EventDiagnostic);
     }
-    const start = p.matcher.oldestStart;
+    const start = this.matcher.oldestStart(p);
     if (start === Infinity) {
       p.head = null;
+      p.candidate = null;
       sub.partitions.delete(p.key);
       return;
     }
-    if (p.head && p.head.ts === start) return;
-    p.head = { ts: start, partition: p };
-    sub.heads.push(p.head);
+    if (!p.head || p.head.ts !== start) {
+      p.head = { ts: start, partition: p };
+      sub.heads.push(p.head);
+    }
+    let found = Infinity;
+    for (const a of p.attempts) if (a.match && a.match.event.ts < found) found = a.match.event.ts;
+    if (found === Infinity) p.candidate = null;
+    else if (!p.candidate || p.candidate.ts !== found) {
+      p.candidate = { ts: found, partition: p };
+      sub.candidates.push(p.candidate);
+    }
   }
 
-  /** The start of the oldest open attempt: no row still to come is earlier. */
+  /** The earliest match found but not final: no row still to come is earlier, but for new events'. */
   private hold(sub: Substream): EpochMs {
     for (;;) {
-      const top = sub.heads.peek();
+      const top = sub.candidates.peek();
       if (!top) return Infinity;
-      if (top.partition.head === top) return top.ts;
-      sub.heads.pop();
+      if (top.partition.candidate === top) return top.ts;
+      sub.candidates.pop();
     }
   }
 
@@ -223,7 +249,7 @@ export class MatchRecognizeOperator implements FrameSink, StatefulOperator {
       sub.heads.pop();
       const p = top.partition;
       p.head = null;
-      this.collect(sub, p, p.matcher.expire(watermark), name);
+      this.collect(sub, p, this.matcher.expire(p, watermark), name);
       this.track(sub, p);
     }
   }
@@ -235,7 +261,7 @@ export class MatchRecognizeOperator implements FrameSink, StatefulOperator {
       const row = newRow();
       this.plan.partitionNames.forEach((name, i) => setField(row, name, p.values[i] ?? null));
       for (const m of this.measures) setField(row, m.name, m.expression.evaluateOn(list, ts, substream));
-      sub.ready.push({ ts, seq: this.found++, row });
+      sub.ready.push({ ts, seq: list[0]!.event.seq, row });
     }
   }
 

@@ -59,60 +59,94 @@ export interface MatcherConfig {
   readonly maxThreads: number;
 }
 
-/** One partition's attempts, oldest first. */
-export class PartitionMatcher {
-  attempts: Attempt[] = [];
+/** One partition's open attempts, oldest first. */
+export interface PartitionState {
+  attempts: Attempt[];
+}
+
+/** Runs one pattern over any number of partitions; it holds no partition's state itself. */
+export class PatternMatcher {
   /** Set when an attempt was cut at maxThreads since it was last read. */
   truncated = false;
+  /** `visited[pc] === stamp`: pc already reached in the current closure. */
+  private readonly visited: Uint32Array;
+  private stamp = 0;
+  /** The threads every attempt starts with: the program's start, followed through its splits. */
+  private readonly initial: readonly Thread[];
+  /** The match of the last `step`, or null. */
+  private stepMatch: History | null = null;
 
-  constructor(private readonly config: MatcherConfig) {}
+  constructor(private readonly config: MatcherConfig) {
+    this.visited = new Uint32Array(config.program.instructions.length);
+    const initial: Thread[] = [];
+    this.addThread(initial, config.program.start, null, this.nextStamp());
+    this.initial = initial;
+  }
 
-  /** Feeds one event; returns the matches now final, in the order their attempts began. */
-  push(event: MatchEvent): History[] {
-    for (const a of this.attempts) if (a.threads.length > 0) this.step(a, event);
-    const fresh: Attempt = { start: event, threads: [], match: null };
-    this.addThread(fresh.threads, this.config.program.start, null, new Set(), fresh);
-    this.step(fresh, event);
-    if (fresh.threads.length > 0 || fresh.match) this.attempts.push(fresh);
-    return this.settle();
+  /** Feeds one event to a partition; returns the matches now final, in the order their attempts began. */
+  push(state: PartitionState, event: MatchEvent): History[] {
+    const { attempts } = state;
+    for (const a of attempts) {
+      if (a.threads.length === 0) continue;
+      if (event.ts - a.start.ts > this.config.limit) {
+        a.threads = [];
+        continue;
+      }
+      a.threads = this.step(a.threads, event);
+      if (this.stepMatch) a.match = this.stepMatch;
+    }
+    // Every event may start a match; most start none, and then nothing is allocated but `next`.
+    const threads = this.step(this.initial, event);
+    if (threads.length > 0 || this.stepMatch) attempts.push({ start: event, threads, match: this.stepMatch });
+    return attempts.length > 0 && attempts[0]!.threads.length === 0 ? this.settle(attempts) : noMatches;
   }
 
   /** No event before `watermark` will come: attempts that no later event can extend are over. */
-  expire(watermark: EpochMs): History[] {
-    for (const a of this.attempts) if (a.threads.length > 0 && watermark > a.start.ts + this.config.limit) a.threads = [];
-    return this.settle();
+  expire(state: PartitionState, watermark: EpochMs): History[] {
+    for (const a of state.attempts) if (a.threads.length > 0 && watermark > a.start.ts + this.config.limit) a.threads = [];
+    return this.settle(state.attempts);
   }
 
   /** The start time of the oldest attempt still open, or Infinity. */
-  get oldestStart(): EpochMs {
-    return this.attempts.length > 0 ? this.attempts[0]!.start.ts : Infinity;
+  oldestStart(state: PartitionState): EpochMs {
+    return state.attempts.length > 0 ? state.attempts[0]!.start.ts : Infinity;
   }
 
-  private step(a: Attempt, event: MatchEvent): void {
-    if (event.ts - a.start.ts > this.config.limit) {
-      a.threads = [];
-      return;
+  private nextStamp(): number {
+    if (++this.stamp === 0xffffffff) {
+      this.visited.fill(0);
+      this.stamp = 1;
     }
+    return this.stamp;
+  }
+
+  /** The threads after `event`, in preference order; `stepMatch` is the match it completes, if any. */
+  private step(threads: readonly Thread[], event: MatchEvent): Thread[] {
     const { instructions } = this.config.program;
-    const next: Thread[] = [];
-    const seen = new Set<number>();
-    for (const t of a.threads) {
+    const { historyDependent } = this.config;
+    // Allocated on the first event accepted: most events are accepted by no thread.
+    let next: Thread[] | null = null;
+    this.stepMatch = null;
+    let stamp = 0;
+    for (const t of threads) {
       const ins = instructions[t.pc]!;
       if (ins.op !== 'variable' || !this.config.accepts(event, ins.variable, t.history)) continue;
+      if (next === null) next = [];
+      if (historyDependent || stamp === 0) stamp = this.nextStamp();
       const history: History = { event, variable: ins.variable, prev: t.history };
-      if (this.addThread(next, ins.next, history, this.config.historyDependent ? new Set() : seen, a)) break;
+      if (this.addThread(next, ins.next, history, stamp)) break;
     }
-    a.threads = next;
+    return next ?? noThreads;
   }
 
   /**
    * Follows splits from `pc` in preference order and adds the threads that wait for an event.
-   * Returns true when `history` is accepted: the attempt's match is set and nothing less preferred
-   * is added. An empty history is never a match (ONE ROW PER MATCH reports no empty match).
+   * Returns true when `history` is accepted: `stepMatch` is set and nothing less preferred is
+   * added. An empty history is never a match (ONE ROW PER MATCH reports no empty match).
    */
-  private addThread(list: Thread[], pc: number, history: History | null, seen: Set<number>, a: Attempt): boolean {
-    if (seen.has(pc)) return false;
-    seen.add(pc);
+  private addThread(list: Thread[], pc: number, history: History | null, stamp: number): boolean {
+    if (this.visited[pc] === stamp) return false;
+    this.visited[pc] = stamp;
     const ins = this.config.program.instructions[pc]!;
     switch (ins.op) {
       case 'variable':
@@ -123,29 +157,36 @@ export class PartitionMatcher {
         list.push({ pc, history });
         return false;
       case 'split':
-        return this.addThread(list, ins.first, history, seen, a) || this.addThread(list, ins.second, history, seen, a);
+        return this.addThread(list, ins.first, history, stamp) || this.addThread(list, ins.second, history, stamp);
       case 'accept':
         if (history === null) return false;
-        a.match = history;
+        this.stepMatch = history;
         return true;
     }
   }
 
   /** Takes the leading attempts that are over; a match past its last row drops the attempts it covers. */
-  private settle(): History[] {
-    const out: History[] = [];
-    while (this.attempts.length > 0 && this.attempts[0]!.threads.length === 0) {
-      const a = this.attempts.shift()!;
+  private settle(attempts: Attempt[]): History[] {
+    let out: History[] = noMatches;
+    let taken = 0;
+    while (taken < attempts.length && attempts[taken]!.threads.length === 0) {
+      const a = attempts[taken++]!;
       if (!a.match) continue;
+      if (out === noMatches) out = [];
       out.push(a.match);
       if (this.config.skip === 'pastLastRow') {
         const last = a.match.event.seq;
-        while (this.attempts.length > 0 && this.attempts[0]!.start.seq <= last) this.attempts.shift();
+        while (taken < attempts.length && attempts[taken]!.start.seq <= last) taken++;
       }
     }
+    if (taken > 0) attempts.splice(0, taken);
     return out;
   }
 }
+
+const noMatches: History[] = [];
+/** Shared by every attempt with no thread left: never pushed to (`step` makes a new array). */
+const noThreads: Thread[] = [];
 
 /** The events of a history in match order, with their variables. */
 export function historyToList(h: History): { event: MatchEvent; variable: number }[] {
