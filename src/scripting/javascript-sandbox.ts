@@ -88,8 +88,9 @@ const bootstrap = `(function (tickName, limitMs, dateKey) {
       case 0: { const f = g[io.json]; if (typeof f !== 'function') throw new TypeError(io.json + ' is not a function'); io.fn = f; put(null); return; }
       case 1: put(apply(io.fn, undefined, args())); return;
       case 2: { const s = construct(io.fn, []); if (typeof s.init === 'function') s.init(); io.target = s; put(null); return; }
-      case 3: { const a = args(); io.target.accumulate(a[0], new DateC(a[1])); put(null); return; }
-      case 4: { const a = args(); io.target.deaccumulate(a[0], new DateC(a[1])); put(null); return; }
+      // The value in a0 (or alone in json), the timestamp in a1.
+      case 3: io.target.accumulate(io.n < 0 ? parse(io.json, revive) : io.a0, new DateC(io.a1)); put(null); return;
+      case 4: io.target.deaccumulate(io.n < 0 ? parse(io.json, revive) : io.a0, new DateC(io.a1)); put(null); return;
       case 5: put(io.target.computeResult()); return;
       case 6: {
         const s = io.target, out = {};
@@ -183,9 +184,17 @@ export class JavaScriptSandbox {
   }
 
   accumulate(instance: unknown, value: Value, timestamp: number, remove: boolean): void {
-    this.io.op = remove ? Op.Deaccumulate : Op.Accumulate;
-    this.io.target = instance;
-    this.setArgs([value, timestamp]);
+    const io = this.io;
+    io.op = remove ? Op.Deaccumulate : Op.Accumulate;
+    io.target = instance;
+    if (isPrimitive(value)) {
+      io.n = 1;
+      io.a0 = value;
+    } else {
+      io.n = -1;
+      io.json = JSON.stringify(value, encodeDates);
+    }
+    io.a1 = timestamp;
     this.run();
   }
 
