@@ -25,10 +25,13 @@ import { MqttBridge } from './ingest/mqtt-bridge/mqtt-bridge.js';
 import { loadCertificate, renewedCertificate, secureContextOptions, type CertificateSource, type LoadedCertificate } from './tls/tls-certificate.js';
 import { createLogger, type Logger } from './telemetry/logger.js';
 import type { Registry } from './registry/registry.js';
+import type { ConsumerGroupStore } from './log/consumer-group-store.js';
+import type { JobStore } from './jobs/job-store.js';
+import type { ReferenceVersionStore } from './reference/reference-version-store.js';
 import { registryRoutes } from './registry/registry-routes.js';
 import { openRecommendations } from './recs/recommendations.js';
 import { openRecsStore } from './storage.js';
-import { openConsumerGroupStore, openEventLog, openJobStore, openKeyStore, openReferenceVersionStore, openServingRegistry } from './storage.js';
+import { openConsumerGroupStore, openEventLog, openJobStore, openKeyStore, openReferenceVersionStore, openServingRegistry, openSharedState, type SharedState } from './storage.js';
 
 export interface RunningApp {
   readonly config: Config;
@@ -62,14 +65,16 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   };
   const tlsWanted = config.http.httpsPort !== null || config.mqtt.tlsPort !== null;
   let certificate: LoadedCertificate | undefined = tlsWanted ? await loadCertificate(certificateSource) : undefined;
-  const keys = openKeyStore(config);
-  const registry = openServingRegistry(config);
-  const log = openEventLog(config, (message) => logger.error('log writer', { message }));
+  // A gateway serves devices and readers; a job worker runs jobs and delivers outputs (docs/scale-out.md).
+  const gateway = config.role !== 'jobs';
+  const worker = config.role !== 'gateway';
+  const opened = await openStores(config, logger);
+  const { shared, keys, registry, log, groupStore, jobStore, referenceStore } = opened;
   const metrics = new Metrics();
   const auth = new Authenticator(config.hostName, keys, registry);
   const ingestion = new Ingestion(log, registry, metrics, logger);
-  const feed = await openFeed(openConsumerGroupStore(config), log, auth, metrics, logger);
-  const mqtt = config.mqtt.port === null && config.mqtt.tlsPort === null ? undefined : new MqttEndpoint({
+  const feed = await openFeed(groupStore, log, auth, metrics, logger, shared?.leases);
+  const mqtt = !gateway || (config.mqtt.port === null && config.mqtt.tlsPort === null) ? undefined : new MqttEndpoint({
     hostName: config.hostName,
     maxInflight: config.mqtt.maxInflight,
     authorize: (password, deviceId) => auth.device(password, deviceId),
@@ -78,24 +83,23 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     logger,
   });
   // A pattern or device-id template that cannot work stops the start here, naming the bridge.
-  const bridges = Object.entries(config.bridges).map(([name, b]) => new MqttBridge({
+  const bridges = Object.entries(gateway ? config.bridges : {}).map(([name, b]) => new MqttBridge({
     name, url: b.url, topics: b.topics, tenant: b.tenant, username: b.username, password: b.password, caFile: b.ca,
     clientId: b.clientId ?? `omnistream-bridge-${name}`, dedup: b.dedup,
   }, { ingestion, registry, logger: logger.child({ bridge: name }), metrics }));
-  const jobStore = openJobStore(config);
-  const referenceStore = openReferenceVersionStore(config);
   const { jobs: jobsConfig, problems } = await jobsConfigOf(config);
-  const jobs = new JobManager(jobsConfig, { log, store: jobStore, referenceStore, metrics, logger, keepReferencesMs: config.log.retention }, problems);
+  // A gateway builds the jobs without running them: it answers for their outputs from the shared store.
+  const jobs = new JobManager(jobsConfig, { log, store: jobStore, referenceStore, metrics, logger, keepReferencesMs: config.log.retention, ownership: shared?.leases }, problems);
   // The recommender restores its model before the server answers (docs/recommendations.md).
   const recs = config.recommendations.enabled ? await openRecommendations(config.recommendations, { log, store: openRecsStore(config), metrics, logger }) : undefined;
   const dashboards = new Dashboards(config.dashboards, { names: () => jobs.outputNames(), find: (name) => jobs.output(name)?.name }, logger);
   /** Ends the live-event tails at shutdown, as the feed and the jobs end theirs. */
   const tails = new AbortController();
   let ready = false;
-
-  const server = new HttpServer({
-    plugins: [
-      healthRoutes(metrics, () => ready, () => jobs.health()),
+  // Unready while the shared log or database is away: a balancer sends devices to another gateway.
+  const reachable = (): boolean => (log.reachable ?? true) && (shared?.notifications.connected ?? true);
+  const health = healthRoutes(metrics, () => ready && reachable(), () => (worker ? jobs.health() : {}));
+  const gatewayPlugins = [
       deviceRoutes(auth, ingestion),
       registerRoutes(keys, registry, { hostName: config.hostName, rateLimit: config.register, tokenTtlSeconds: config.register.tokenTtlSeconds }),
       sdkRoutes(),
@@ -108,7 +112,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       pageRoutes(),
       bridgeRoutes(auth, bridges),
       ...(recs ? [recs.routes(auth)] : []),
-    ],
+  ];
+  const server = new HttpServer({
+    // A job worker's port answers for its health, metrics and jobs only.
+    plugins: gateway ? [health, ...gatewayPlugins] : [health, jobRoutes(auth, jobs)],
     cors: config.cors,
     trustProxy: config.http.trustProxy,
     metrics,
@@ -142,20 +149,21 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     await recs?.close();
     await Promise.all([ingestion.close(), feed.close(), log.close()]);
     await Promise.all([registry.close(), keys.close(), jobStore.close(), referenceStore.close()]);
+    await shared?.close();
     throw err;
   }
   ready = true;
   // Jobs start behind the listener: a reference source that is slow to answer (PostgreSQL at
   // start) delays only the jobs that join it, never ingestion.
-  const jobsStarted = jobs.start().catch((err: unknown) => logger.error('jobs could not start', { err }));
+  const jobsStarted = worker ? jobs.start().catch((err: unknown) => logger.error('jobs could not start', { err })) : Promise.resolve();
   // Bridges connect behind the listener too: a store broker that is down is retried, never awaited.
   for (const b of bridges) b.start();
   recs?.start();
-  const reachable = (listen: string) => {
+  const reachableHost = (listen: string) => {
     const h = listen === '0.0.0.0' || listen === '::' ? '127.0.0.1' : listen;
     return h.includes(':') ? `[${h}]` : h;
   };
-  const host = reachable(config.http.host);
+  const host = reachableHost(config.http.host);
   const url = `http://${host}:${address.port}`;
   if (certificate) {
     const { credentials, action, reason } = certificate;
@@ -171,8 +179,11 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   logger.info('omnistream ready', {
     url,
     ...(ports.https !== undefined ? { https: `https://${host}:${ports.https}` } : {}),
-    ...(ports.mqtts !== undefined ? { mqtts: `mqtts://${reachable(mqttHost)}:${ports.mqtts}` } : {}),
-    ...(ports.mqtt !== undefined ? { mqtt: `mqtt://${reachable(mqttHost)}:${ports.mqtt}` } : {}),
+    ...(ports.mqtts !== undefined ? { mqtts: `mqtts://${reachableHost(mqttHost)}:${ports.mqtts}` } : {}),
+    ...(ports.mqtt !== undefined ? { mqtt: `mqtt://${reachableHost(mqttHost)}:${ports.mqtt}` } : {}),
+    role: config.role,
+    ...(config.log.url !== null ? { log: config.log.url, stream: config.log.stream } : {}),
+    ...(config.db.url !== null ? { db: opened.where, schema: config.db.schema } : {}),
     dataDir: config.dataDir, partitions: config.log.partitions, durability: config.log.durability, startupMs: Math.round(performance.now()),
   });
   // A renewed certificate (configured files replaced, or the generated one near its end) is taken without a restart.
@@ -213,9 +224,50 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
         await feed.close();
         await log.close();
         await Promise.all([registry.close(), keys.close(), jobStore.close(), referenceStore.close()]);
+        await shared?.close();
         logger.info('omnistream stopped');
       })();
       return closing;
     },
   };
+}
+
+interface Stores {
+  readonly shared: SharedState | undefined;
+  /** The database as messages may name it (no password); undefined without one. */
+  readonly where: string | undefined;
+  readonly keys: KeyStore;
+  readonly registry: Registry;
+  readonly log: EventLog;
+  readonly groupStore: ConsumerGroupStore;
+  readonly jobStore: JobStore;
+  readonly referenceStore: ReferenceVersionStore;
+}
+
+/**
+ * Opens every store, the database first (its schema migrated) and then the log. A store that
+ * cannot be opened (PostgreSQL or NATS unreachable) stops the start with its error, which names
+ * the server; what was opened before it is closed again.
+ */
+async function openStores(config: Config, logger: Logger): Promise<Stores> {
+  const opened: Array<{ close(): Promise<void> }> = [];
+  const keep = <T extends { close(): Promise<void> }>(store: T): T => {
+    opened.push(store);
+    return store;
+  };
+  let shared: SharedState | undefined;
+  try {
+    shared = await openSharedState(config, (message) => logger.warn('coordination', { message }));
+    const keys = keep(await openKeyStore(config, shared));
+    const registry = keep(await openServingRegistry(config, shared));
+    const groupStore = keep(await openConsumerGroupStore(config, shared));
+    const jobStore = keep(await openJobStore(config, shared));
+    const referenceStore = keep(await openReferenceVersionStore(config, shared));
+    const log = await openEventLog(config, (message) => logger.error('log', { message }));
+    return { shared, where: shared?.where, keys, registry, log, groupStore, jobStore, referenceStore };
+  } catch (err) {
+    for (const store of opened.reverse()) await store.close().catch(() => {});
+    await shared?.close().catch(() => {});
+    throw err;
+  }
 }

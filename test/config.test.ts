@@ -166,7 +166,7 @@ test('every variable and flag belongs to one setting', () => {
   assert.equal(new Set(envs).size, envs.length);
   assert.equal(new Set(flags).size, flags.length);
   assert.ok(envs.includes('OMNISTREAM_OWNER_KEY'));
-  assert.deepEqual(flags, ['data', 'host-name', 'http-port', 'https-port', 'tls-cert', 'tls-key', 'mqtts-port', 'mqtt-port', 'demo', 'rate']);
+  assert.deepEqual(flags, ['data', 'host-name', 'http-port', 'https-port', 'tls-cert', 'tls-key', 'mqtts-port', 'mqtt-port', 'log', 'log-stream', 'db', 'db-schema', 'role', 'demo', 'rate']);
 });
 
 test('docs/operations.md carries the settings table the schema renders', () => {

@@ -17,8 +17,8 @@ const SETTING_FLAGS: Readonly<Record<string, FlagSpec>> = Object.fromEntries([..
   return [[node.flag, spec]];
 }));
 
-/** --config and --data: what a command that opens the data directory takes. */
-const STORAGE_FLAGS = { config: CONFIG_FLAG, data: SETTING_FLAGS.data! } satisfies FlagSpecs;
+/** --config, --data, and --db/--db-schema: what a command that opens the stores takes. */
+const STORAGE_FLAGS = { config: CONFIG_FLAG, data: SETTING_FLAGS.data!, db: SETTING_FLAGS.db!, 'db-schema': SETTING_FLAGS['db-schema']! } satisfies FlagSpecs;
 
 export const START_FLAGS = { config: CONFIG_FLAG, ...SETTING_FLAGS } satisfies FlagSpecs;
 

@@ -9,7 +9,7 @@ export const deviceCommand: CommandBody<typeof DEVICE_FLAGS> = async (args, io) 
   const { values, positionals: [action, id] } = args;
   if (!action) throw new UsageError('missing action: create, get, list, enable, disable or delete');
   if (action !== 'list' && !id) throw new UsageError(`${action} needs a device id`);
-  const registry = openRegistry(configFrom(args));
+  const registry = await openRegistry(configFrom(args));
   try {
     switch (action) {
       case 'create':

@@ -1,15 +1,24 @@
 // `omnistream keys`: the policies' connection strings and the app keys; add and revoke app keys.
+import type { KeyStore } from '../auth/key-store.js';
 import type { Config } from '../config/index.js';
 import { openKeyStore } from '../storage.js';
 import type { CommandBody } from './command.js';
 import type { KEYS_FLAGS } from './commands.js';
-import { configFrom, printJson, UsageError } from './common.js';
+import { configFrom, printJson, UsageError, type CliIO } from './common.js';
 import { serverUrl } from './server-client.js';
 
 export const keysCommand: CommandBody<typeof KEYS_FLAGS> = async (args, io) => {
-  const { values, positionals: [action, arg] } = args;
   const config = configFrom(args);
-  const keys = openKeyStore(config);
+  const keys = await openKeyStore(config);
+  try {
+    return await keysAction(args, io, config, keys);
+  } finally {
+    await keys.close();
+  }
+};
+
+async function keysAction(args: Parameters<CommandBody<typeof KEYS_FLAGS>>[0], io: CliIO, config: Config, keys: KeyStore): Promise<number> {
+  const { values, positionals: [action, arg] } = args;
   if (action === 'add-app') {
     if (!values.tenant) throw new UsageError('add-app needs --tenant NAME');
     const key = await keys.addAppKey(values.tenant);
@@ -53,7 +62,7 @@ export const keysCommand: CommandBody<typeof KEYS_FLAGS> = async (args, io) => {
     for (const k of viewerKeys) io.stdout.write(`  ${k.key}  tenant=${k.tenant ?? '(every tenant)'}\n    ${dashboardLink(config, k.key)}\n`);
   }
   return 0;
-};
+}
 
 /** Where a viewer key opens the dashboards, as a person would type it (localhost, not 127.0.0.1). */
 function dashboardLink(config: Config, key: string): string {

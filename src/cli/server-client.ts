@@ -63,10 +63,10 @@ export class ServerClient {
   /** A client for the server these settings describe (or `url`), with a fresh ServiceConnect token. */
   static async connect(config: Config, url: string | undefined): Promise<ServerClient> {
     const base = serverUrl(config, url);
-    if (!existsSync(config.dataDir)) {
+    if (config.db.url === null && !existsSync(config.dataDir)) {
       throw new ServerRequestError(`no data directory at ${config.dataDir}, so no key to sign a token with; give the server's --data DIR or --config FILE`);
     }
-    const keys = openKeyStore(config);
+    const keys = await openKeyStore(config);
     let token: string;
     try {
       const policy = keys.policy(POLICY);

@@ -29,7 +29,7 @@ export const simulateCommand: CommandBody<typeof SIMULATE_FLAGS> = async (args, 
     given.set(pair.slice(0, eq), pair.slice(eq + 1));
   }
   const demoBrands = await readDemoBrands();
-  const appKeyOf = appKeys(given, config);
+  const appKeyOf = await appKeys(given, config);
   const brands = demoBrands.flatMap((brand) => {
     const appKey = appKeyOf(brand.tenant);
     return appKey === undefined ? [] : [{ brand, appKey }];
@@ -63,10 +63,12 @@ export const simulateCommand: CommandBody<typeof SIMULATE_FLAGS> = async (args, 
 };
 
 /** The app key of a tenant: given on the command line, else the oldest live one in the data directory. */
-function appKeys(given: ReadonlyMap<string, string>, config: Config): (tenant: string) => string | undefined {
+async function appKeys(given: ReadonlyMap<string, string>, config: Config): Promise<(tenant: string) => string | undefined> {
   if (given.size > 0) return (tenant) => given.get(tenant);
   // Opening a key store creates one; a data directory without keys has none to give.
-  if (!existsSync(join(config.dataDir, 'keys.json'))) return () => undefined;
-  const keys = openKeyStore(config).appKeys();
+  if (config.db.url === null && !existsSync(join(config.dataDir, 'keys.json'))) return () => undefined;
+  const store = await openKeyStore(config);
+  const keys = store.appKeys();
+  await store.close();
   return (tenant) => keys.find((k) => k.tenant === tenant)?.key;
 }

@@ -14,13 +14,19 @@ export const tokenCommand: CommandBody<typeof TOKEN_FLAGS> = async (args, io) =>
   const config = configFrom(args);
   const expiry = Math.floor(Date.now() / 1000) + ttl;
   if (values.policy) {
-    const policy = openKeyStore(config).policy(values.policy);
+    const keys = await openKeyStore(config);
+    let policy;
+    try {
+      policy = keys.policy(values.policy);
+    } finally {
+      await keys.close();
+    }
     if (!policy) throw new UsageError(`no policy '${values.policy}'`);
     io.stdout.write(`${signSasToken({ resource: config.hostName, key: policy.primaryKey, keyName: policy.name, expiry })}\n`);
     return 0;
   }
   const id = validateDeviceId(values.device);
-  const registry = openRegistry(config);
+  const registry = await openRegistry(config);
   try {
     const device = await registry.get(id);
     if (!device) {

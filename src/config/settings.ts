@@ -8,6 +8,22 @@ import { JOB_SETTINGS, OUTPUT_SETTINGS, REFERENCE_SETTINGS } from './jobs-settin
 import { RECOMMENDATION_SETTINGS } from './recommendation-settings.js';
 import { boolean, choice, duration, integer, list, path, records, section, sequence, text, type ValueOf } from './schema.js';
 
+/** The process roles: `gateway` (HTTP, MQTT, bridges), `jobs` (job workers), `all` (both, one process). */
+export const ROLES = ['all', 'gateway', 'jobs'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** nats://HOST:PORT (tls:// too), comma-separated for a cluster. */
+function isNatsUrls(value: string): boolean {
+  return value.split(',').every((u) => {
+    const url = u.trim();
+    return /^(nats|tls):\/\/[^/\s]+$/i.test(url.replace(/\/$/, '')) && URL.canParse(url);
+  });
+}
+
+function isPostgresUrl(value: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(value) && URL.canParse(value);
+}
+
 function isSymmetricKey(key: string): boolean {
   try {
     validateSymmetricKey(key, 'key');
@@ -90,6 +106,43 @@ export const SETTINGS = section({
       values: DURABILITIES, default: 'process', env: 'OMNISTREAM_DURABILITY',
     }),
     maxPendingMessages: integer({ doc: 'appends waiting for a commit before new ones get 503 and `Retry-After`', min: 1, max: 10_000_000, default: 100_000 }),
+    url: text({
+      doc: 'the log on NATS JetStream: `nats://HOST:PORT`, comma-separated for a cluster (docs/scale-out.md); unset, the embedded SQLite log in `dataDir`',
+      default: null, env: 'OMNISTREAM_LOG', flag: 'log', placeholder: 'nats://HOST:PORT', valid: isNatsUrls, expected: 'nats://HOST:PORT, or several separated by commas',
+    }),
+    stream: text({
+      doc: 'JetStream: the prefix of the log\'s streams (`<stream>_p<N>`) and dedup bucket; gateways and job workers of one hub share it',
+      default: 'omnistream', env: 'OMNISTREAM_LOG_STREAM', flag: 'log-stream', placeholder: 'NAME',
+      // The JetStream log checks it again (STREAM_PREFIX); importing it here would load NATS for every command.
+      valid: (v) => /^[A-Za-z0-9_-]{1,64}$/.test(v), expected: '1 to 64 letters, digits, - or _',
+    }),
+    replicas: integer({ doc: 'JetStream: replicas of each partition\'s stream (3 on a 3-node cluster); changed on the next start', min: 1, max: 5, default: 1, env: 'OMNISTREAM_LOG_REPLICAS' }),
+    storage: choice({ doc: 'JetStream: `file`, or `memory` (lost when every replica restarts); fixed when the streams are created', values: ['file', 'memory'], default: 'file' }),
+    horizonMargin: duration({
+      doc: 'JetStream: how far behind the wall clock jobs read, so that appends of other gateways (their clocks, their latency) land first',
+      default: '1s',
+    }),
+  }),
+  db: section({
+    url: text({
+      doc: 'PostgreSQL for the registry, keys, consumer groups, jobs\' checkpoints and rows, reference versions and coordination (docs/scale-out.md); unset, files in `dataDir`',
+      default: null, env: 'OMNISTREAM_DB', flag: 'db', placeholder: 'postgres://USER@HOST:PORT/DB', valid: isPostgresUrl, expected: 'a postgres:// URL',
+    }),
+    schema: text({
+      doc: 'the PostgreSQL schema Omnistream\'s tables live in (created and migrated on start)',
+      default: 'omnistream', env: 'OMNISTREAM_DB_SCHEMA', flag: 'db-schema', placeholder: 'NAME',
+      valid: (v) => /^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(v), expected: 'letters, digits and _, at most 63, not starting with a digit',
+    }),
+    poolSize: integer({ doc: 'connections each process opens to PostgreSQL at most (one more is held for notifications)', min: 2, max: 1_000, default: 10 }),
+  }),
+  role: choice({
+    doc: 'what this process runs: `gateway` (HTTP, MQTT, bridges, feed, dashboards), `jobs` (continuous jobs and output delivery, with health and metrics on its HTTP port), `all` (both)',
+    // Not all|gateway|jobs: the pipes would split the docs' settings table.
+    values: ROLES, default: 'all', env: 'OMNISTREAM_ROLE', flag: 'role', placeholder: 'ROLE',
+  }),
+  jobLease: duration({
+    doc: 'with `db`: a jobs process keeps a job (or an output\'s delivery) this long after its last renewal; when it dies, another takes the job over after this',
+    default: '5s',
   }),
   cors: section({
     deviceOrigins: list({ doc: 'origins allowed on device routes and `/api/register` (`*`: any)', default: ['*'] }),
@@ -116,6 +169,11 @@ export const SETTINGS = section({
   jobs: JOB_SETTINGS,
   dashboards: DASHBOARD_SETTINGS,
   recommendations: RECOMMENDATION_SETTINGS,
+}, {
+  check: (c) => {
+    if (c.role === 'all' || (c.log.url !== null && c.db.url !== null)) return undefined;
+    return { setting: 'role', problem: `a ${c.role} process runs beside others, so it needs the log and database they share: give --log nats://HOST:PORT and --db postgres://… (docs/scale-out.md)` } as const;
+  },
 });
 
 export type Config = ValueOf<typeof SETTINGS>;

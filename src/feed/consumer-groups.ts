@@ -8,6 +8,7 @@ import type { ConsumerGroup, ConsumerGroupStore, Positions } from '../log/consum
 import type { EventLog, MessageVisitor } from '../log/event-log.js';
 import { CursorCodec } from './cursor.js';
 import { LeaseTable, type Lease, type LeaseView } from './leases.js';
+import { SharedGroupLeases, SYNC_FRACTION, type SharedLeaseStore } from './shared-leases.js';
 import { checkGroupName, isGroupName } from './params.js';
 import { Wakeups } from './wakeups.js';
 
@@ -83,15 +84,21 @@ export class ReaderSession {
    */
   async next(max: number, waitMs: number, sink: BatchSink, signal?: AbortSignal): Promise<Batch> {
     const deadline = Date.now() + waitMs;
+    const { shared } = this.groups;
     for (;;) {
       const { leases } = this.runtime;
       const seen = this.groups.wakeups.version;
-      if (leases.rebalance(this.reader, Date.now())) this.groups.wakeups.groupChanged(this.group.name);
+      const moved = shared
+        ? await shared.sync(this.group.name, this.group.generation, leases, this.reader, this.leaseMs)
+        : leases.rebalance(this.reader, Date.now());
+      if (moved) this.groups.wakeups.groupChanged(this.group.name);
       const batch = await this.groups.readLeases(this.group.name, this.runtime, this.reader, max, sink);
       const now = Date.now();
       if (batch.count > 0 || now >= deadline || !this.current || signal?.aborted) return batch;
       const mine = new Set(leases.held(this.reader).map((l) => l.partition));
-      await this.groups.wakeups.wait(this.group.name, mine, Math.min(deadline, leases.nextExpiry()) - now, seen, signal);
+      // With other gateways, a waiting poll looks again now and then: their readers come and go unseen here.
+      const resync = shared ? now + Math.ceil(this.leaseMs / SYNC_FRACTION) : Infinity;
+      await this.groups.wakeups.wait(this.group.name, mine, Math.min(deadline, leases.nextExpiry(), resync) - now, seen, signal);
     }
   }
 
@@ -122,14 +129,16 @@ export class ConsumerGroups {
     private readonly log: EventLog,
     private readonly store: ConsumerGroupStore,
     readonly codec: CursorCodec,
+    /** Present when several gateways serve the group's readers. */
+    readonly shared: SharedGroupLeases | undefined,
   ) {
     this.stopListening = log.onAppend((partitions) => this.wakeups.appended(partitions));
   }
 
   /** Opens the groups of a store; `$Default` always exists. */
-  static async open(log: EventLog, store: ConsumerGroupStore): Promise<ConsumerGroups> {
+  static async open(log: EventLog, store: ConsumerGroupStore, shared?: SharedLeaseStore): Promise<ConsumerGroups> {
     await store.create(DEFAULT_GROUP, new Map());
-    return new ConsumerGroups(log, store, new CursorCodec(await store.cursorKey()));
+    return new ConsumerGroups(log, store, new CursorCodec(await store.cursorKey()), shared && new SharedGroupLeases(shared));
   }
 
   /** Aborted when the server shuts down: streams end then. */
@@ -259,7 +268,9 @@ export class ConsumerGroups {
 
   /**
    * Commits a cursor. Partitions now leased to another reader are skipped: that reader was
-   * handed the same messages from the checkpoint and will commit them itself.
+   * handed the same messages from the checkpoint and will commit them itself. With other
+   * gateways, the store checks the shared lease in the commit itself (the reader may be polling
+   * another gateway).
    */
   async commit(name: string, cursorText: unknown): Promise<void> {
     const g = await this.require(name);
@@ -270,7 +281,7 @@ export class ConsumerGroups {
       const holder = leases.holder(p);
       return p >= 0 && p < this.log.partitionCount && (holder === undefined || holder === cursor.reader);
     }));
-    const outcome = await this.store.commit(name, g.generation, mine);
+    const outcome = await this.store.commit(name, g.generation, mine, this.shared?.fence(name, g.generation, cursor.reader));
     if (outcome === 'group_not_found') throw new OmniError('consumer_group_not_found', `Consumer group '${name}' does not exist`);
     if (outcome === 'stale_generation') throw stale(name);
     this.checkpointed();

@@ -9,6 +9,7 @@ import { consumerGroupRoutes } from './consumer-group-routes.js';
 import { ConsumerGroups } from './consumer-groups.js';
 import { LagMetrics } from './lag-metrics.js';
 import { partitionRoutes } from './partition-routes.js';
+import type { SharedLeaseStore } from './shared-leases.js';
 
 export interface Feed {
   readonly plugins: readonly HttpPlugin[];
@@ -18,8 +19,9 @@ export interface Feed {
   close(): Promise<void>;
 }
 
-export async function openFeed(store: ConsumerGroupStore, log: EventLog, auth: Authenticator, metrics: Metrics, logger: Logger): Promise<Feed> {
-  const groups = await ConsumerGroups.open(log, store);
+/** With `shared`, a group's readers share its partitions across every gateway (shared-leases.ts). */
+export async function openFeed(store: ConsumerGroupStore, log: EventLog, auth: Authenticator, metrics: Metrics, logger: Logger, shared?: SharedLeaseStore): Promise<Feed> {
+  const groups = await ConsumerGroups.open(log, store, shared);
   const lag = new LagMetrics(groups, metrics, logger);
   return {
     plugins: [partitionRoutes(auth, log), consumerGroupRoutes(auth, groups)],

@@ -29,9 +29,25 @@ export interface LeaseView {
   readonly nextSequenceNumber: SequenceNumber | null;
 }
 
+/** What other gateways' readers hold, as last read from the shared leases (shared-leases.ts). */
+export interface SharedView {
+  /** Readers of the group on every gateway, this one's included. */
+  readonly members: number;
+  /** Partitions leased to a reader other than the one rebalancing. */
+  readonly elsewhere: ReadonlySet<PartitionId>;
+}
+
+/** Which partitions a rebalance took and gave up, for the shared leases to follow. */
+export interface Moves {
+  readonly taken: PartitionId[];
+  readonly released: PartitionId[];
+}
+
 export class LeaseTable {
   private readonly members = new Map<string, Member>();
   private readonly leases = new Map<PartitionId, Lease>();
+  /** Set before each rebalance when gateways share the group's readers. */
+  shared: SharedView | undefined;
 
   constructor(private readonly partitionCount: number) {}
 
@@ -90,23 +106,31 @@ export class LeaseTable {
    * share (not while reading them) and takes free ones below it. Returns true when leases moved,
    * so waiting readers can look again.
    */
-  rebalance(reader: string, now: number): boolean {
+  rebalance(reader: string, now: number, moves?: Moves): boolean {
     let changed = this.expire(now);
-    const share = Math.ceil(this.partitionCount / Math.max(1, this.members.size));
+    const members = Math.max(this.members.size, this.shared?.members ?? 0);
+    const share = Math.ceil(this.partitionCount / Math.max(1, members));
     const held = this.held(reader);
     for (let i = held.length - 1; i >= share; i--) {
       if (held[i]!.busy) continue;
       this.leases.delete(held[i]!.partition);
+      moves?.released.push(held[i]!.partition);
       changed = true;
     }
     let count = Math.min(held.length, share);
     for (let p = 0; p < this.partitionCount && count < share; p++) {
-      if (this.leases.has(p)) continue;
+      if (this.leases.has(p) || this.shared?.elsewhere.has(p)) continue;
       this.leases.set(p, { partition: p, reader, next: undefined, busy: false });
+      moves?.taken.push(p);
       count++;
       changed = true;
     }
     return changed;
+  }
+
+  /** Another gateway's reader holds `partition` now: this gateway stops handing it out. */
+  drop(partition: PartitionId): void {
+    this.leases.delete(partition);
   }
 
   /** The reader's leases in partition order. */

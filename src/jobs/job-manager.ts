@@ -20,7 +20,8 @@ import type { Logger } from '../telemetry/logger.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { Job, type InputBinding, type JobSpec, type JobStatus, type StartPosition } from './job.js';
 import { JobMetrics } from './job-metrics.js';
-import type { JobStore } from './job-store.js';
+import { jobLeaseName, outputLeaseName, type JobStore } from './job-store.js';
+import { OwnershipLoop, type JobOwnership, type OwnedWork } from './job-ownership.js';
 import { DEAD_LETTERS_OUTPUT, type JobConfig, type JobsConfig, type Keep, type OutputConfig, type OutputKind } from './jobs-config.js';
 
 /** A job refused at start, and why. */
@@ -47,6 +48,8 @@ export interface JobManagerDeps {
   readonly logger: Logger;
   /** Reference versions are kept this long (the log's retention: nothing older can be replayed). */
   readonly keepReferencesMs: number;
+  /** Several job workers share the jobs: each job and each output's delivery runs where it is claimed. */
+  readonly ownership?: JobOwnership | undefined;
 }
 
 const DEAD_LETTERS_KEEP: Keep = { rows: 100_000, maxAgeMs: 7 * 86_400_000 };
@@ -68,6 +71,7 @@ export class JobManager {
   private readonly lags = new Map<string, number>();
   private pruneTimer: NodeJS.Timeout | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
+  private ownershipLoop: OwnershipLoop | undefined;
 
   constructor(config: JobsConfig, private readonly deps: JobManagerDeps, refused: readonly JobProblem[] = []) {
     this.problems.push(...refused);
@@ -118,8 +122,18 @@ export class JobManager {
     for (const o of this.outputs.values()) {
       if (o.kind === 'dashboard') this.live.prime(o.name, await this.deps.store.latestRows(o.name, { limit: 1_000 }));
     }
-    for (const job of this.jobs.values()) await job.start();
-    for (const d of this.dispatchers.values()) d.start();
+    const { ownership } = this.deps;
+    if (ownership) {
+      const work: OwnedWork[] = [
+        ...[...this.jobs.values()].map((job) => ({ lease: jobLeaseName(job.name), run: () => job.start(), halt: () => job.stop(false) })),
+        ...[...this.dispatchers].map(([output, d]) => ({ lease: outputLeaseName(output), run: async () => d.start(), halt: () => d.suspend() })),
+      ];
+      this.ownershipLoop = new OwnershipLoop(ownership, work, (message, err) => this.deps.logger.warn(message, { err }));
+      this.ownershipLoop.start();
+    } else {
+      for (const job of this.jobs.values()) await job.start();
+      for (const d of this.dispatchers.values()) d.start();
+    }
     this.pruneTimer = setInterval(() => void this.prune(), PRUNE_EVERY_MS);
     this.pruneTimer.unref();
     this.lagTimer = setInterval(() => void this.measureLag(), 1_000);
@@ -334,6 +348,7 @@ export class JobManager {
     return {
       jobs: {
         running: [...this.jobs.values()].filter((j) => j.currentState === 'running').length,
+        ...(this.ownershipLoop ? { owned: this.ownershipLoop.running } : {}),
         refused: this.problems,
         failed: failed.map((s) => ({ job: s.name, error: s.lastError })),
       },
@@ -349,8 +364,11 @@ export class JobManager {
     this.closer.abort();
     clearInterval(this.pruneTimer);
     clearInterval(this.lagTimer);
+    await this.ownershipLoop?.stopClaiming();
     await Promise.all([...this.jobs.values()].map((j) => j.stop(false)));
     await Promise.all([...this.dispatchers.values()].map((d) => d.close()));
+    // Stopped and committed: another worker may take them now rather than after the lease.
+    await this.ownershipLoop?.releaseAll();
     await this.references.close();
   }
 }

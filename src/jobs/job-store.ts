@@ -22,3 +22,13 @@ export interface JobStore extends OutputLedger {
   reset(job: string, fromMs: number | null): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The lease a job worker holds while it runs `job` (shared coordination, docs/scale-out.md). */
+export function jobLeaseName(job: string): string {
+  return `job:${job}`;
+}
+
+/** The lease of an output's delivery to its sink. */
+export function outputLeaseName(output: string): string {
+  return `output:${output}`;
+}

@@ -7,11 +7,13 @@
 // in either order, and a reader that saw the later one would skip the earlier one's lower ids for
 // good. So commits take a transaction-scoped advisory lock first, and draw ids one commit at a
 // time; the lock is released only once the commit is visible.
+import { OmniError } from '../core/errors.js';
 import { PostgresDatabase, lockKey, type PostgresTarget, type Query } from '../postgres/postgres-database.js';
+import type { PostgresLeases } from '../postgres/postgres-leases.js';
 import { migrate, schemaComponent } from '../postgres/schema-migrations.js';
 import type { RowQuery } from '../outputs/output-ledger.js';
 import type { NewOutputRow, OutputRow } from '../outputs/output-row.js';
-import type { JobCheckpoint, JobStore } from './job-store.js';
+import { jobLeaseName, type JobCheckpoint, type JobStore } from './job-store.js';
 
 export const JOB_STORE_SCHEMA = schemaComponent('jobs', [
   {
@@ -64,7 +66,7 @@ export class PostgresJobStore implements JobStore {
   private readonly t;
   private readonly beginCommit: string;
 
-  private constructor(private readonly db: PostgresDatabase) {
+  private constructor(private readonly db: PostgresDatabase, private readonly leases: PostgresLeases | undefined) {
     this.t = {
       checkpoints: db.table('job_checkpoints'),
       rows: db.table('output_rows'),
@@ -75,8 +77,12 @@ export class PostgresJobStore implements JobStore {
     this.beginCommit = `BEGIN; SELECT pg_advisory_xact_lock(${COMMIT_LOCK_CLASS}, ${lockKey(db.schema)})`;
   }
 
-  /** Opens the store in `target`'s schema, creating or migrating its tables. */
-  static async open(target: PostgresTarget): Promise<PostgresJobStore> {
+  /**
+   * Opens the store in `target`'s schema, creating or migrating its tables. With `fence`, a job's
+   * commit and reset hold only while this process holds the job's lease (jobLeaseName), checked
+   * in the same transaction: a worker that lost its job cannot overwrite the new owner's work.
+   */
+  static async open(target: PostgresTarget, options: { readonly fence?: PostgresLeases } = {}): Promise<PostgresJobStore> {
     const db = PostgresDatabase.connect(target, 'the job store');
     try {
       await migrate(db, JOB_STORE_SCHEMA);
@@ -84,7 +90,17 @@ export class PostgresJobStore implements JobStore {
       await db.close();
       throw err;
     }
-    return new PostgresJobStore(db);
+    return new PostgresJobStore(db, options.fence);
+  }
+
+  /** Inside the transaction of a job's write: refuses it when another process now runs the job. */
+  private async fenced(query: Query, job: string): Promise<void> {
+    if (this.leases === undefined) return;
+    const name = jobLeaseName(job);
+    const fence = this.leases.fence(name);
+    if (fence === undefined || !(await this.leases.holds(query, name, fence))) {
+      throw new OmniError('unavailable', `job ${job} is run by another process now (its lease lapsed): this process's commit is refused`);
+    }
   }
 
   async checkpoint(job: string): Promise<JobCheckpoint | undefined> {
@@ -96,6 +112,7 @@ export class PostgresJobStore implements JobStore {
     const texts = rows.map((r) => JSON.stringify(r.row));
     const runs = uniqueRuns(rows);
     return this.db.transaction(async (query) => {
+      await this.fenced(query, job);
       const stored: OutputRow[] = [];
       for (const [from, to] of runs.slice(0, -1)) stored.push(...await this.insertRows(query, rows, texts, from, to, clockMs));
       // The last run of rows, the clocks and the checkpoint: one statement, so a commit without
@@ -138,8 +155,11 @@ export class PostgresJobStore implements JobStore {
   }
 
   async reset(job: string, fromMs: number | null): Promise<void> {
-    await this.db.query(`WITH k AS (DELETE FROM ${this.t.checkpoints} WHERE job = $1)
-      DELETE FROM ${this.t.rows} WHERE job = $1 AND ($2::bigint IS NULL OR ts >= $2::bigint)`, [job, fromMs]);
+    await this.db.transaction(async (query) => {
+      await this.fenced(query, job);
+      await query(`WITH k AS (DELETE FROM ${this.t.checkpoints} WHERE job = $1)
+        DELETE FROM ${this.t.rows} WHERE job = $1 AND ($2::bigint IS NULL OR ts >= $2::bigint)`, [job, fromMs]);
+    });
   }
 
   async rowsAfter(output: string, afterId: number, limit: number): Promise<OutputRow[]> {

@@ -93,6 +93,8 @@ export interface EventLog {
   horizon(): number;
   /** Calls `listener` after each durable append with the partitions it touched; returns an unsubscribe. */
   onAppend(listener: (partitions: ReadonlySet<PartitionId>) => void): () => void;
+  /** False while a log on a server cannot be reached (appends are refused meanwhile); an embedded log has none. */
+  readonly reachable?: boolean;
   /** Commits what is pending, then closes. */
   close(): Promise<void>;
 }

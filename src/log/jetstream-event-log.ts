@@ -318,6 +318,10 @@ export class JetStreamEventLog implements EventLog {
     });
   }
 
+  get reachable(): boolean {
+    return this.connected && !this.closed;
+  }
+
   /** Starts the notification consumers (from each stream's end as opened) and watches the connection. */
   async listen(infos: readonly StreamInfo[]): Promise<void> {
     const js = jetstream(this.nc);

@@ -6,7 +6,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { PartitionId, SequenceNumber } from '../core/message.js';
 import { PostgresDatabase, type PostgresTarget } from '../postgres/postgres-database.js';
 import { migrate, schemaComponent } from '../postgres/schema-migrations.js';
-import type { CommitOutcome, ConsumerGroup, ConsumerGroupStore, Positions } from './consumer-group-store.js';
+import type { CommitFence, CommitOutcome, ConsumerGroup, ConsumerGroupStore, Positions } from './consumer-group-store.js';
 
 export const CONSUMER_GROUP_SCHEMA = schemaComponent('consumer_groups', [
   {
@@ -97,16 +97,24 @@ export class PostgresConsumerGroupStore implements ConsumerGroupStore {
     return new Map(rows.map((r) => [r.partition, Number(r.seq)]));
   }
 
-  async commit(name: string, generation: string, positions: Positions): Promise<CommitOutcome> {
+  async commit(name: string, generation: string, positions: Positions, fence?: CommitFence): Promise<CommitOutcome> {
     const [partitions, seqs] = columns(positions);
+    // With a fence, only partitions whose lease row still names the reader; FOR SHARE holds a
+    // takeover (an update of that row) until this commit is done, so the new holder reads it.
+    const fenced = fence === undefined ? '' : `,
+      f AS (SELECT name FROM ${this.db.table('leases')} WHERE name = ANY($5::text[]) AND owner = $6 FOR SHARE)`;
+    const held = fence === undefined ? '' : ' AND u.lease IN (SELECT name FROM f)';
+    const values: unknown[] = [name, generation, partitions, seqs];
+    if (fence !== undefined) values.push(partitions.map((p) => fence.lease(p)), fence.reader);
     // FOR SHARE: concurrent commits proceed together; a reposition or delete waits for them, and a
     // commit arriving during one waits and then reads the group as it left it.
     const { rows } = await this.db.query<{ generation: string | null }>(`WITH g AS (
-        SELECT name, generation FROM ${this.groups} WHERE name = $1 FOR SHARE),
+        SELECT name, generation FROM ${this.groups} WHERE name = $1 FOR SHARE)${fenced},
       c AS (INSERT INTO ${this.checkpointsTable} (grp, partition, seq)
-        SELECT g.name, u.p, u.s FROM g, unnest($3::integer[], $4::bigint[]) AS u(p, s) WHERE g.generation = $2
+        SELECT g.name, u.p, u.s FROM g, unnest(${fence === undefined ? '$3::integer[], $4::bigint[]) AS u(p, s)' : '$3::integer[], $4::bigint[], $5::text[]) AS u(p, s, lease)'}
+        WHERE g.generation = $2${held}
         ON CONFLICT (grp, partition) DO UPDATE SET seq = EXCLUDED.seq WHERE ${this.checkpointsTable}.seq < EXCLUDED.seq)
-      SELECT (SELECT generation FROM g) AS generation`, [name, generation, partitions, seqs]);
+      SELECT (SELECT generation FROM g) AS generation`, values);
     const found = rows[0]?.generation ?? null;
     if (found === null) return 'group_not_found';
     return found === generation ? 'committed' : 'stale_generation';

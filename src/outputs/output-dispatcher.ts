@@ -39,6 +39,7 @@ export class OutputDispatcher {
   private lastError: { message: string; at: number } | null = null;
   private retryAt: number | null = null;
   private closed = false;
+  private suspended = false;
   /** The wait under way: new rows end it unless it is a backoff after a failure. */
   private sleeping: { readonly done: () => void; readonly onNewRows: boolean } | null = null;
   private running: Promise<void> | undefined;
@@ -84,9 +85,21 @@ export class OutputDispatcher {
     }
   }
 
+  /**
+   * Stops delivering without closing the sink (another process delivers this output now); start()
+   * goes on from the ledger's mark, wherever the other process left it.
+   */
+  async suspend(): Promise<void> {
+    this.suspended = true;
+    this.sleeping?.done();
+    await this.running?.catch(() => {});
+    this.running = undefined;
+    this.suspended = false;
+  }
+
   private async loop(): Promise<void> {
     this.deliveredId = await this.options.ledger.delivered(this.options.output);
-    while (!this.closed) {
+    while (!this.closed && !this.suspended) {
       if (this.paused) await this.paused;
       this.attempt = this.deliverOnce();
       await this.attempt;
@@ -133,7 +146,7 @@ export class OutputDispatcher {
   }
 
   private sleep(ms: number, onNewRows = true): Promise<void> {
-    if (this.closed) return Promise.resolve();
+    if (this.closed || this.suspended) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(() => done(), ms);
       const done = (): void => {

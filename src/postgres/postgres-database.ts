@@ -37,6 +37,20 @@ export function lockKey(name: string): number {
   return createHash('sha256').update(name).digest().readInt32BE(0);
 }
 
+/** A pool as the adapters use one: bounded connect time, idle failures survived. Check the URL first (URL.canParse). */
+export function openPool(url: string, size: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max: size, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
+  // An idle connection that drops (the server restarts) must not take the process with it; the
+  // next query reconnects.
+  pool.on('error', () => {});
+  return pool;
+}
+
+/** user@host:port/database (schema s) of a pool: what a message may say, never the password. */
+export function poolWhere(pool: pg.Pool, schema: string): string {
+  return describePool(pool, schema);
+}
+
 export class PostgresDatabase {
   /** The quoted schema name, ready for SQL. */
   readonly quotedSchema: string;
@@ -65,10 +79,7 @@ export class PostgresDatabase {
     // Said here, without the URL: an unparsable URL reaching pg fails later with the URL (and any
     // password in it) attached to the error.
     if (!URL.canParse(target.url)) throw new OmniError('invalid_argument', `${what}: the PostgreSQL URL is not a URL (postgres://user@host:port/database)`);
-    const pool = new pg.Pool({ connectionString: target.url, max: target.poolSize ?? DEFAULT_POOL_SIZE, connectionTimeoutMillis: CONNECT_TIMEOUT_MS });
-    // An idle connection that drops (the server restarts) must not take the process with it; the
-    // next query reconnects.
-    pool.on('error', () => {});
+    const pool = openPool(target.url, target.poolSize ?? DEFAULT_POOL_SIZE);
     return new PostgresDatabase(pool, target.schema, what, describePool(pool, target.schema), true);
   }
 

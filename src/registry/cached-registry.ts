@@ -1,6 +1,6 @@
 // Keeps recently read devices in memory so authenticating a message costs no storage round trip.
 // Writes through this instance invalidate at once; writes by another process (the CLI, another
-// node) are seen within `ttlMs`.
+// node) are seen within `ttlMs`, or at once where the backend tells of them (invalidate).
 import type { Device, DeviceInput } from '../core/device.js';
 import type { Registry } from './registry.js';
 
@@ -30,6 +30,12 @@ export class CachedRegistry implements Registry {
     const hit = this.cache.get(deviceId);
     if (hit === undefined || hit.expiresAt <= this.now()) return undefined;
     return hit.device ?? null;
+  }
+
+  /** Another process changed `deviceId` (every device when undefined): read it again next time. */
+  invalidate(deviceId: string | undefined): void {
+    if (deviceId === undefined) this.cache.clear();
+    else this.cache.delete(deviceId);
   }
 
   list(options?: { top?: number }): Promise<Device[]> {

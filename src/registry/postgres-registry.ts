@@ -6,9 +6,13 @@
 import type { Device, DeviceInput } from '../core/device.js';
 import { OmniError } from '../core/errors.js';
 import { PostgresDatabase, sqlState, type PostgresTarget } from '../postgres/postgres-database.js';
+import { NOTIFY_CHANNEL } from '../postgres/postgres-notifications.js';
 import { migrate, schemaComponent } from '../postgres/schema-migrations.js';
 import { checkIfMatch, deviceNotFound, newDevice, updatedDevice } from './device-records.js';
 import type { Registry } from './registry.js';
+
+/** The topic of device changes on NOTIFY_CHANNEL; the value is the device id. */
+export const DEVICE_CHANNEL = 'devices';
 
 export const REGISTRY_SCHEMA = schemaComponent('registry', [
   {
@@ -24,6 +28,20 @@ export const REGISTRY_SCHEMA = schemaComponent('registry', [
         last_activity timestamptz)`,
       `CREATE INDEX devices_tenant ON ${s}.devices (tenant)`,
       `CREATE SEQUENCE ${s}.device_versions`,
+    ],
+  },
+  {
+    version: 2,
+    description: 'a device created, changed or deleted is notified, so every process drops its cached record',
+    statements: (s) => [
+      // Activity (last_activity) is not a change of the record: only rows whose version moves notify.
+      `CREATE FUNCTION ${s}.notify_device_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('${NOTIFY_CHANNEL}', TG_TABLE_SCHEMA || E'\t${DEVICE_CHANNEL}\t' || CASE WHEN TG_OP = 'DELETE' THEN OLD.device_id ELSE NEW.device_id END);
+        RETURN NULL;
+      END $$`,
+      `CREATE TRIGGER devices_changed AFTER INSERT OR DELETE OR UPDATE OF version ON ${s}.devices
+        FOR EACH ROW EXECUTE FUNCTION ${s}.notify_device_change()`,
     ],
   },
 ]);

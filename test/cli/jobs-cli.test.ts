@@ -62,7 +62,7 @@ describe('omnistream jobs against a running server', () => {
     port = new URL(server.url).port;
     // Events from a device: three readable ones, and one that is not JSON (a dead letter).
     const config = loadConfig({ file });
-    const registry = openRegistry(config);
+    const registry = await openRegistry(config);
     const device = await registry.create({ deviceId: 'web-1' });
     await registry.close();
     const authorization = signSasToken({ resource: deviceResource(config.hostName, 'web-1'), key: device.authentication.symmetricKey.primaryKey, expiry: Math.floor(Date.now() / 1000) + 600 });
@@ -153,7 +153,7 @@ describe('omnistream jobs against a running server', () => {
 
   test('the server\'s refusals exit 1 with its message', async () => {
     const other = join(dir, 'elsewhere');
-    await openKeyStore(buildConfig({ dataDir: other })).close();
+    await (await openKeyStore(buildConfig({ dataDir: other }))).close();
     const [unknown, refused, tooMany, wrongKeys] = await Promise.all([
       jobs('status', 'nope'),
       jobs('start', 'broken'),
