@@ -175,6 +175,20 @@ describe('MATCH_RECOGNIZE: MEASURES', () => {
   });
 });
 
+describe('MATCH_RECOGNIZE: JavaScript functions', () => {
+  test('udf.NAME in DEFINE and MEASURES', () => {
+    const rows: unknown[] = [];
+    const functions = { udf: { isDiscount: { call: ([p]: readonly unknown[]) => typeof p === 'number' && p < 50 }, cents: { call: ([p]: readonly unknown[]) => (p as number) * 100 } } };
+    const runner = compileQuery(`SELECT * FROM input TIMESTAMP BY time MATCH_RECOGNIZE (
+        LIMIT DURATION (hour, 1) MEASURES udf.cents(Last(Cheap.price)) AS lastCents, Count(*) AS n
+        PATTERN (Regular Cheap+) DEFINE Regular AS NOT udf.isDiscount(Regular.price), Cheap AS udf.isDiscount(Cheap.price)) AS M`, { functions })
+      .createRunner({ onRow: (_o, row) => rows.push(toJson(row)) });
+    [80, 40, 30, 90, 45].forEach((price, i) => runner.push('input', { time: t(i), price } as Row));
+    runner.end();
+    assert.deepEqual(rows, [{ lastCents: 3000, n: 3 }, { lastCents: 4500, n: 2 }]);
+  });
+});
+
 describe('MATCH_RECOGNIZE: streaming', () => {
   const query = `SELECT * INTO runs FROM clicks TIMESTAMP BY time
     MATCH_RECOGNIZE (

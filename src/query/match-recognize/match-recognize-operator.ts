@@ -13,7 +13,7 @@ import { MinHeap } from '../dataflow/min-heap.js';
 import type { EventDiagnostic } from '../model/errors.js';
 import type { EpochMs } from '../model/time.js';
 import { compositeKeyOf, isTrue, newRow, setField, type Key, type Row, type Value } from '../model/values.js';
-import { compileExpression, type Reporter } from '../expressions/compile-expression.js';
+import { compileExpression, type CompileOptions, type Reporter } from '../expressions/compile-expression.js';
 import { createAggregator, type Aggregator } from '../functions/aggregate-functions.js';
 import type { Expression } from '../syntax/ast.js';
 import { anyAlias, eventAlias, navigationAlias, variableAlias, type MatchExpression, type Navigation } from './match-expressions.js';
@@ -31,6 +31,8 @@ export interface MatchRecognizeOptions {
   /** How many sources the reading statement has: the width of the frames sent on. */
   readonly slotCount: number;
   readonly report: DiagnosticSink;
+  /** The JavaScript functions MEASURES and DEFINE may call (udf.NAME). */
+  readonly functions?: CompileOptions['functions'];
 }
 
 interface Partition extends PartitionState {
@@ -91,8 +93,8 @@ export class MatchRecognizeOperator implements FrameSink, StatefulOperator {
   constructor(private readonly plan: MatchRecognizePlan, private readonly options: MatchRecognizeOptions, private readonly downstream: FrameSink) {
     const report: Reporter = (code, message, position) => options.report({ code, message, position });
     const width = plan.variables.length;
-    this.defines = plan.defines.map((d) => new CompiledMatchExpression(d, width, report));
-    this.measures = plan.measures.map((m) => ({ name: m.name, expression: new CompiledMatchExpression(m.expression, width, report) }));
+    this.defines = plan.defines.map((d) => new CompiledMatchExpression(d, width, report, options.functions));
+    this.measures = plan.measures.map((m) => ({ name: m.name, expression: new CompiledMatchExpression(m.expression, width, report, options.functions) }));
     this.scratch = { ts: 0, slots: new Array<Row | null>(width + 2).fill(null), slotTimes: null, analytics: null, aggregates: null, substream: '' };
     this.keyValues = new Array<Value>(options.partitionBy.length).fill(null);
     this.matcher = new PatternMatcher({
@@ -277,12 +279,12 @@ class CompiledMatchExpression {
   readonly evaluate: Evaluator;
   private readonly navigations: { readonly nav: Navigation; readonly argument: Evaluator | null; readonly aggregator: Aggregator | null }[];
 
-  constructor(e: MatchExpression, private readonly width: number, report: Reporter) {
+  constructor(e: MatchExpression, private readonly width: number, report: Reporter, functions: CompileOptions['functions']) {
     const sources = [{ alias: navigationAlias, slot: 0 }];
     for (let i = 0; i < width; i++) sources.push({ alias: variableAlias(i), slot: i + 1 });
     sources.push({ alias: anyAlias, slot: width + 1 });
-    this.evaluate = compileExpression(e.expression, { scope: { sources, aggregates: null, analytics: null, aliases: null }, report });
-    const eventScope = { scope: { sources: [{ alias: eventAlias, slot: 0 }], aggregates: null, analytics: null, aliases: null }, report };
+    this.evaluate = compileExpression(e.expression, { scope: { sources, aggregates: null, analytics: null, aliases: null }, report, functions });
+    const eventScope: CompileOptions = { scope: { sources: [{ alias: eventAlias, slot: 0 }], aggregates: null, analytics: null, aliases: null }, report, functions };
     const compile = (a: Expression | null): Evaluator | null => (a ? compileExpression(a, eventScope) : null);
     this.navigations = e.navigations.map((nav) => {
       const argument = compile(nav.argument);

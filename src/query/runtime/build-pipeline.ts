@@ -192,11 +192,13 @@ class PipelineBuilder {
       head = analytic;
     }
     if (plan.matchRecognize) {
-      const own: CompileOptions = { scope: { sources: [{ alias: plan.from.alias, slot: 0 }], aggregates: null, analytics: null, aliases: null }, report: this.reporter };
+      const functions = this.context.plan.functions;
+      const own: CompileOptions = { scope: { sources: [{ alias: plan.from.alias, slot: 0 }], aggregates: null, analytics: null, aliases: null }, report: this.reporter, functions };
       const match = new MatchRecognizeOperator(plan.matchRecognize, {
         partitionBy: plan.matchRecognize.partitionBy.map((p) => compileExpression(p, own)),
         slotCount: plan.scope.length,
         report: this.context.report,
+        functions,
       }, head);
       this.stateful.push(match);
       head = match;
