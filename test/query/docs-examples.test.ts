@@ -12,7 +12,8 @@ import { queryErrorCatalogue } from '../../src/query/index.js';
 interface Example {
   readonly name: string;
   readonly query: string;
-  readonly files: { readonly kind: 'input' | 'reference'; readonly name: string; readonly ext: string; readonly text: string }[];
+  /** Inputs and references; `udf` / `uda`: a JavaScript function file (```js udf=NAME). */
+  readonly files: { readonly kind: 'input' | 'reference' | 'udf' | 'uda'; readonly name: string; readonly ext: string; readonly text: string }[];
   readonly output: string;
 }
 
@@ -27,9 +28,9 @@ function examplesOf(markdown: string): Example[] {
     const files: Example['files'][number][] = [];
     for (const m of body.matchAll(/```(\w+)([^\n]*)\n([\s\S]*?)```/g)) {
       const [, lang, info, text] = m as unknown as [string, string, string, string];
-      const attr = /(input|reference)=(\w+)/.exec(info);
+      const attr = /(input|reference|udf|uda)=(\w+)/.exec(info);
       if (lang === 'sql') query = text;
-      else if (attr) files.push({ kind: attr[1] as 'input' | 'reference', name: attr[2]!, ext: lang === 'csv' ? 'csv' : 'jsonl', text });
+      else if (attr) files.push({ kind: attr[1] as Example['files'][number]['kind'], name: attr[2]!, ext: lang === 'csv' ? 'csv' : lang === 'js' ? 'js' : 'jsonl', text });
       else if (info.trim() === 'output') output = text;
     }
     examples.push({ name, query, files, output });
