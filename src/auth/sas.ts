@@ -65,6 +65,9 @@ function hmac(keyBase64: string, text: string): Buffer {
 /** True when the token was signed with one of the keys (primary, then secondary), in constant time. */
 export function signatureMatches(token: SasToken, keys: readonly string[]): boolean {
   const given = Buffer.from(token.signature, 'base64');
+  // Node's base64 decoder skips characters outside the alphabet and stops at padding, so many
+  // texts decode to the same bytes; only the canonical text of the bytes counts as that signature.
+  if (given.toString('base64') !== token.signature) return false;
   let matched = false;
   for (const key of keys) {
     if (!key) continue;

@@ -49,6 +49,12 @@ export const errorCatalogue = {
   route_not_found: { status: 404, iothubCode: 'ArgumentInvalid', iothubStatus: 404, message: 'No such route' },
   method_not_allowed: { status: 405, iothubCode: 'ArgumentInvalid', message: 'Method not allowed on this route' },
   rate_limited: { status: 429, iothubCode: 'ThrottlingException', message: 'Too many requests' },
+  // Per device or per tenant (the app key's brand): one flooding sender is slowed, the others go on.
+  quota_exceeded: { status: 429, iothubCode: 'ThrottlingException', message: 'The device or its tenant is over its message quota' },
+  // Refused by the HTTP parser, before any route: what a broken client or a smuggling attempt gets.
+  malformed_request: { status: 400, iothubCode: 'ArgumentInvalid', message: 'The request is not valid HTTP/1.1' },
+  request_timeout: { status: 408, iothubCode: 'ArgumentInvalid', message: 'The request\'s headers or body did not arrive in time' },
+  headers_too_large: { status: 431, iothubCode: 'ArgumentInvalid', message: 'The request\'s headers are over 16 KB' },
   overloaded: { status: 503, iothubCode: 'ServiceUnavailable', connack: 3, message: 'The server is overloaded; retry later' },
   // A backend (the database, the log's servers) cannot be reached; the process reconnects by itself.
   unavailable: { status: 503, iothubCode: 'ServiceUnavailable', connack: 3, message: 'A backend this server needs is unreachable; retry later' },

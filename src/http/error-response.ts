@@ -14,7 +14,14 @@ export function toOmniError(err: unknown): OmniError {
   return isOmniError(err) ? err : new OmniError('internal', undefined, { cause: err });
 }
 
-export function writeError(res: ServerResponse, err: OmniError, style: ErrorStyle): void {
+export interface ErrorResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+/** An error's status, headers and body in the shape `style`'s clients parse. */
+export function errorResponse(err: OmniError, style: ErrorStyle): ErrorResponse {
   const spec = errorCatalogue[err.code];
   const headers: Record<string, string> = { 'content-type': 'application/json; charset=utf-8' };
   if (err.retryAfterSeconds !== undefined) headers['retry-after'] = String(err.retryAfterSeconds);
@@ -32,10 +39,15 @@ export function writeError(res: ServerResponse, err: OmniError, style: ErrorStyl
     status = spec.status;
     body = { error: { code: err.code, message: err.message } };
   }
+  return { status, headers, body: JSON.stringify(body) };
+}
+
+export function writeError(res: ServerResponse, err: OmniError, style: ErrorStyle): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
+  const { status, headers, body } = errorResponse(err, style);
   res.writeHead(status, headers);
-  res.end(JSON.stringify(body));
+  res.end(body);
 }

@@ -1,13 +1,14 @@
 // The HTTP shell: routing, CORS, body limits, error mapping and request metrics. It knows no
 // feature; features hand it routes (HttpPlugin) and app.ts mounts them.
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { SecureContextOptions } from 'node:tls';
 import { OmniError } from '../core/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { answerPreflight, applyCors, type CorsPolicy } from './cors.js';
-import { toOmniError, writeError } from './error-response.js';
+import { errorResponse, toOmniError, writeError } from './error-response.js';
 import type { Metrics } from '../telemetry/metrics.js';
 import { Router } from './router.js';
 import type { ErrorStyle, HttpPlugin, RequestContext, Route } from './route.js';
@@ -18,6 +19,36 @@ export interface HttpServerOptions {
   readonly trustProxy: boolean;
   readonly metrics: Metrics;
   readonly logger: Logger;
+  /** Slow clients (slowloris): the headers, and the whole request, must arrive within these. */
+  readonly timeouts?: { readonly headersMs: number; readonly requestMs: number };
+  /** Requests to device routes handled at once; beyond it, 503 before the body is read (overload). */
+  readonly maxDeviceRequests?: number;
+}
+
+/** Node checks the request timeouts on this interval (its default, 30 s, would let a slow client hold a socket that much longer). */
+const TIMEOUT_CHECK_MS = 1_000;
+
+/** What the HTTP parser's refusals become, before any route has seen the request. */
+function parserError(err: NodeJS.ErrnoException): OmniError {
+  switch (err.code) {
+    case 'HPE_HEADER_OVERFLOW': return new OmniError('headers_too_large');
+    case 'ERR_HTTP_REQUEST_TIMEOUT': return new OmniError('request_timeout');
+    case 'HPE_CHUNK_EXTENSIONS_OVERFLOW': return new OmniError('message_too_large', 'Chunk extensions over the limit');
+    default: return new OmniError('malformed_request', `The request is not valid HTTP/1.1 (${err.code ?? 'parse error'})`);
+  }
+}
+
+/** Node keeps the first of two Authorization headers and drops the other: two is ambiguous, so refused. */
+function hasTwoAuthorizations(raw: readonly string[]): boolean {
+  let seen = false;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]!;
+    if (name.length === 13 && name.toLowerCase() === 'authorization') {
+      if (seen) return true;
+      seen = true;
+    }
+  }
+  return false;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -102,6 +133,7 @@ export class HttpServer {
   private readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   private readonly router: Router;
   private inFlight = 0;
+  private deviceInFlight = 0;
   /** Request counters by route name, then status: found without building a key per request. */
   private readonly requestCounters = new Map<string, Map<number, { inc(by?: number): void }>>();
 
@@ -116,8 +148,13 @@ export class HttpServer {
 
   /** Listens on one more port: plain HTTP, or HTTPS with `tls`. */
   listen(port: number, host: string, tls?: SecureContextOptions): Promise<AddressInfo> {
-    const server: Server = tls ? createHttpsServer(tls, this.handler) : createHttpServer(this.handler);
+    const timeouts = this.options.timeouts;
+    const serverOptions = timeouts ? { headersTimeout: timeouts.headersMs, requestTimeout: timeouts.requestMs, connectionsCheckingInterval: TIMEOUT_CHECK_MS } : {};
+    const server: Server = tls ? createHttpsServer({ ...tls, ...serverOptions }, this.handler) : createHttpServer(serverOptions, this.handler);
     server.keepAliveTimeout = 65_000;
+    // Node answers an Expect it does not know with a bare 417; the request is served as if it were absent.
+    server.on('checkExpectation', this.handler);
+    server.on('clientError', (err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket) => this.refuseUnparsed(err, socket));
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
@@ -142,6 +179,26 @@ export class HttpServer {
       await closed;
       clearTimeout(timer);
     }));
+  }
+
+  /**
+   * Node's own answer to a request it could not parse is a bare status line; clients of every route
+   * parse a JSON error, so they get one here, in the shape of the route the request line names.
+   */
+  private refuseUnparsed(err: NodeJS.ErrnoException & { rawPacket?: Buffer }, socket: Duplex): void {
+    if (err.code === 'ECONNRESET' || !socket.writable || (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const e = parserError(err);
+    const start = err.rawPacket?.subarray(0, 32).toString('latin1') ?? '';
+    const { status, headers, body } = errorResponse(e, /^[A-Z]+ \/devices/.test(start) ? 'iothub' : 'omnistream');
+    const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), `content-length: ${Buffer.byteLength(body)}`, 'connection: close'];
+    this.options.metrics.rejected.inc({ reason: e.code });
+    this.countRequest('unparsed', status);
+    socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
+    // A client that never reads must not keep the socket: the answer is small, so a moment is enough.
+    setTimeout(() => socket.destroy(), 1_000).unref();
   }
 
   private countRequest(route: string, status: number): void {
@@ -178,10 +235,27 @@ export class HttpServer {
       }
       const route: Route = match.route;
       style = route.errorStyle;
+      if (hasTwoAuthorizations(req.rawHeaders)) throw new OmniError('unauthorized', 'Two Authorization headers: send one');
       routeName = route.name ?? route.path;
       applyCors(this.options.cors, route.audience, req, res);
       const ctx = new Context(req, res, match.params, q < 0 ? '' : url.slice(q + 1), this.options.trustProxy);
-      await route.handle(ctx);
+      if (route.audience !== 'device') {
+        await route.handle(ctx);
+        return;
+      }
+      // Offered load beyond what the server answers piles up here (each request holding its
+      // body): past the limit the answer is 503 at once, so memory stays bounded and the admitted
+      // requests keep their latency. Admin routes (long-polls, SSE) are not counted.
+      if (this.deviceInFlight >= (this.options.maxDeviceRequests ?? Infinity)) {
+        res.shouldKeepAlive = false;
+        throw new OmniError('overloaded', 'Too many device requests are being handled', { retryAfterSeconds: 1 });
+      }
+      this.deviceInFlight++;
+      try {
+        await route.handle(ctx);
+      } finally {
+        this.deviceInFlight--;
+      }
     } catch (err) {
       const e = toOmniError(err);
       if (e.code === 'internal') this.options.logger.error('request failed', { method: req.method, path, err });

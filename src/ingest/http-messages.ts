@@ -64,7 +64,14 @@ export function messageFromBatchEntry(entry: unknown, index: number): IncomingMe
     else if (BASE64.test(e.body)) body = Buffer.from(e.body, 'base64');
     else throw bad(index, 'body is not valid base64 (set "base64Encoded": false to send text)');
   } else {
-    body = Buffer.from(JSON.stringify(e.body), 'utf8');
+    let text: string;
+    try {
+      text = JSON.stringify(e.body);
+    } catch {
+      // JSON.parse takes nesting deeper than JSON.stringify's stack can write back (a RangeError).
+      throw bad(index, 'body nests too deeply');
+    }
+    body = Buffer.from(text, 'utf8');
     system.contentType = 'application/json';
     system.contentEncoding = 'utf-8';
   }

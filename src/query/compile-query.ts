@@ -1,6 +1,7 @@
 // The entry point: query text → a CompiledQuery that creates runners.
 import { analyzeQuery, type KnownNames } from './semantic/analyze.js';
 import type { QueryPlan } from './semantic/plan.js';
+import { QueryError } from './model/errors.js';
 import { parseQuery } from './syntax/parser.js';
 import { QueryRunner, type RunnerOptions } from './runtime/query-runner.js';
 
@@ -21,7 +22,15 @@ export interface CompiledQuery {
  * check is in semantic analysis, so createRunner, which builds the operators, throws none.
  */
 export function compileQuery(text: string, options: CompileOptions = {}): CompiledQuery {
-  const plan: QueryPlan = analyzeQuery(parseQuery(text), options);
+  let plan: QueryPlan;
+  try {
+    plan = analyzeQuery(parseQuery(text), options);
+  } catch (err) {
+    // The parser and the analyzer recurse over the text's nesting: a query built to be deep (a
+    // generated one, an attack on a config) is refused like any other bad query, not a crash.
+    if (err instanceof RangeError) throw new QueryError('QUERY_TOO_COMPLEX', 'The query nests expressions or steps too deeply to compile', undefined, { cause: err });
+    throw err;
+  }
   const fingerprint = fingerprintOf(text);
   return {
     text,

@@ -29,6 +29,7 @@ export const queryErrorCatalogue = {
   TIMESTAMP_BY_NOT_ALLOWED: 'TIMESTAMP BY where it cannot apply (reference data, System.Timestamp())',
   UNDEFINED_PATTERN_VARIABLE: 'MATCH_RECOGNIZE: a pattern variable used in PATTERN but not defined in DEFINE, or named elsewhere but absent from PATTERN',
   UNSUPPORTED: 'valid Stream Analytics syntax this engine does not implement',
+  QUERY_TOO_COMPLEX: 'expressions or steps nested deeper than the compiler\'s stack allows',
   UNKNOWN_RUNNER_INPUT: 'an event pushed to an input the query does not read',
   INVALID_EVENT: 'an event that is not a JSON object',
   INVALID_STATE: 'a snapshot that does not belong to this query',
