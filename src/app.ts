@@ -72,7 +72,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const { shared, keys, registry, log, groupStore, jobStore, referenceStore } = opened;
   const metrics = new Metrics();
   const auth = new Authenticator(config.hostName, keys, registry);
-  const ingestion = new Ingestion(log, registry, metrics, logger);
+  const ingestion = new Ingestion(log, registry, metrics, logger, config.quotas);
   const feed = await openFeed(groupStore, log, auth, metrics, logger, shared?.leases);
   const mqtt = !gateway || (config.mqtt.port === null && config.mqtt.tlsPort === null) ? undefined : new MqttEndpoint({
     hostName: config.hostName,
@@ -118,6 +118,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
     plugins: gateway ? [health, ...gatewayPlugins] : [health, jobRoutes(auth, jobs)],
     cors: config.cors,
     trustProxy: config.http.trustProxy,
+    timeouts: { headersMs: config.http.headersTimeout, requestMs: config.http.requestTimeout },
+    maxDeviceRequests: config.http.maxIngestInFlight,
     metrics,
     logger,
   });

@@ -58,6 +58,9 @@ export const SETTINGS = section({
     }),
     tlsKey: path({ doc: 'PEM private key of `http.tlsCert`', default: null, env: 'OMNISTREAM_TLS_KEY', flag: 'tls-key' }),
     trustProxy: boolean({ doc: 'take the client address (rate limits) from `X-Forwarded-For`; only behind a trusted proxy', default: false }),
+    headersTimeout: duration({ doc: 'a request whose headers have not all arrived by then gets 408 and is closed (slow clients)', default: '10s' }),
+    requestTimeout: duration({ doc: 'a request whose body has not all arrived by then gets 408 and is closed; long-polls and SSE are not cut, their request is complete', default: '30s' }),
+    maxIngestInFlight: integer({ doc: 'device requests (events, beacons, registrations) handled at once; more get 503 and `Retry-After` before their body is read', min: 1, max: 1_000_000, default: 2_000 }),
   }, {
     check: (http) => {
       if ((http.tlsCert === null) === (http.tlsKey === null)) return undefined;
@@ -147,6 +150,16 @@ export const SETTINGS = section({
   cors: section({
     deviceOrigins: list({ doc: 'origins allowed on device routes and `/api/register` (`*`: any)', default: ['*'] }),
     adminOrigins: list({ doc: 'origins allowed on registry, feed and admin routes', default: [] }),
+  }),
+  quotas: section({
+    device: section({
+      perSecond: integer({ doc: 'messages a second one device may send over HTTP and MQTT, on average (429 and `Retry-After`; MQTT: disconnect); 0: no quota (docs/hardening.md)', min: 0, max: 1_000_000, default: 0, env: 'OMNISTREAM_DEVICE_QUOTA' }),
+      burst: integer({ doc: 'messages one device may send at once above its rate', min: 1, max: 10_000_000, default: 1_000 }),
+    }),
+    tenant: section({
+      perSecond: integer({ doc: 'messages a second all devices of one tenant (one brand\'s app keys) may send together; 0: no quota', min: 0, max: 10_000_000, default: 0, env: 'OMNISTREAM_TENANT_QUOTA' }),
+      burst: integer({ doc: 'messages one tenant\'s devices may send at once above its rate', min: 1, max: 100_000_000, default: 10_000 }),
+    }),
   }),
   register: section({
     perMinute: integer({ doc: 'self-registrations per minute per client address', min: 1, max: 1_000_000, default: 10 }),

@@ -18,6 +18,7 @@ export function deviceRoutes(auth: Authenticator, ingestion: Ingestion): HttpPlu
     // Authorize before reading the body, so an unauthenticated flood costs no buffering.
     const authorization = ctx.req.headers.authorization;
     const caller = auth.knownDevice(authorization, deviceId) ?? await auth.device(authorization, deviceId);
+    ingestion.admit(caller);
     const isBatch = mediaType(ctx.req.headers['content-type']) === BATCH_CONTENT_TYPE;
     const body = await ctx.readBody(isBatch ? MAX_REQUEST_BYTES : MAX_MESSAGE_BYTES);
     const messages = isBatch ? messagesFromBatch(body) : [messageFromHeaders(ctx.req.headers, body)];

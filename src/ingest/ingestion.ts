@@ -7,6 +7,7 @@ import type { Metrics } from '../telemetry/metrics.js';
 import type { AppendResult, EventLog } from '../log/event-log.js';
 import type { Logger } from '../telemetry/logger.js';
 import type { Registry } from '../registry/registry.js';
+import { IngestQuotas, type QuotaSettings } from './quotas.js';
 
 /** How a message came in: HTTP, the MQTT endpoint, or a bridge from another MQTT broker. */
 export type Transport = 'http' | 'mqtt' | 'bridge';
@@ -18,13 +19,17 @@ export class Ingestion {
   private lastSeen = new Map<string, number>();
   private readonly timer: NodeJS.Timeout;
   private readonly counters;
+  /** Off unless configured; a bridge's messages are not counted (its broker paces its readers). */
+  readonly quotas: IngestQuotas;
 
   constructor(
     private readonly log: EventLog,
     private readonly registry: Registry,
     private readonly metrics: Metrics,
     private readonly logger: Logger,
+    quotas: QuotaSettings = { device: { perSecond: 0, burst: 1 }, tenant: { perSecond: 0, burst: 1 } },
   ) {
+    this.quotas = new IngestQuotas(quotas);
     const per = (transport: Transport) => ({
       messages: metrics.messagesIngested.with({ transport }),
       bytes: metrics.bytesIngested.with({ transport }),
@@ -48,9 +53,15 @@ export class Ingestion {
     if (total > MAX_MESSAGE_BYTES) throw new OmniError('message_too_large', `The batch is ${total} bytes; the limit is ${MAX_MESSAGE_BYTES}`);
   }
 
+  /** Before a request's body is read: refuses a device (or tenant) already over its quota. */
+  admit(caller: DeviceCaller): void {
+    this.quotas.admit(caller.device);
+  }
+
   async ingest(caller: DeviceCaller, messages: readonly IncomingMessage[], transport: Transport): Promise<AppendResult[]> {
     this.validate(messages);
     const { device, authMethod } = caller;
+    if (transport !== 'bridge') this.quotas.take(device, messages.length);
     const batch: NewMessage[] = messages.map((m) => ({
       body: m.body, properties: m.properties, messageId: m.messageId, correlationId: m.correlationId, contentType: m.contentType, contentEncoding: m.contentEncoding,
       deviceId: device.deviceId, tenant: device.tenant, generationId: device.generationId, authMethod,

@@ -21,6 +21,9 @@ import {
 } from './mqtt-packets.js';
 
 /** Why a connection ended when no error did: the client left, or a rule of the session. */
+/** Refusals that mean "later": the connection ends once what is in flight is acknowledged. */
+const SLOW_DOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['quota_exceeded', 'overloaded', 'unavailable']);
+
 export const SESSION_END_REASONS = ['client_disconnect', 'connection_lost', 'keepalive_timeout', 'connect_timeout', 'session_taken_over'] as const;
 
 /** Why a connection ended: an error code of the catalogue, or one of SESSION_END_REASONS. */
@@ -58,6 +61,8 @@ export class MqttConnection {
   inflight = 0;
   /** Waiting for the authenticator: nothing else is handled meanwhile. */
   private waiting = false;
+  /** Ending after the appends in flight (endAfterInflight). */
+  private ending = false;
   private paused = false;
   private yieldScheduled = false;
   private lastActivityMs = Date.now();
@@ -341,7 +346,8 @@ export class MqttConnection {
       if (this.paused) this.drain();
     }, (err: unknown) => {
       this.inflight--;
-      this.fail(err);
+      if (err instanceof OmniError && SLOW_DOWN.has(err.code)) this.endAfterInflight(err.code);
+      else this.fail(err);
     });
   }
 
@@ -373,6 +379,29 @@ export class MqttConnection {
     const spec = err instanceof OmniError ? err.spec : errorCatalogue.internal;
     this.socket.write(connack(spec.connack ?? 5));
     this.close(code, true);
+  }
+
+  /**
+   * A refusal that asks the device to slow down (its quota, an overloaded log): reading stops, the
+   * appends in flight finish and their PUBACKs go out, then the connection closes. Closing at once
+   * would drop the PUBACKs of messages already stored, and the device would send them all again.
+   */
+  private endAfterInflight(reason: CloseReason): void {
+    if (this.state === 'closed' || this.ending) return;
+    this.ending = true;
+    this.waiting = true;
+    this.socket.pause();
+    this.host.logger.debug('MQTT connection refused for now', { reason, deviceId: this.deviceId });
+    const finish = (): void => {
+      if (this.state === 'closed') return;
+      if (this.inflight > 0) {
+        setTimeout(finish, 5);
+        return;
+      }
+      this.writeAcks();
+      this.close(reason, true);
+    };
+    finish();
   }
 
   /** A failure after CONNECT: MQTT 3.1.1 can only close the connection (IoT Hub does the same). */
