@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { compileQuery, QueryError, toJson, type QueryCheckpoint, type Row } from '../../src/query/index.js';
-import { at, dt, rowsOf, t } from './run-query.js';
+import { at, dt, rowsOf, runQuery, t } from './run-query.js';
 
 /** The retail funnel: viewed, then tried on, then bought, within 30 minutes per shopper and product. */
 const funnel = `
@@ -175,6 +175,25 @@ describe('MATCH_RECOGNIZE: MEASURES', () => {
   });
 });
 
+describe('MATCH_RECOGNIZE: bounded work', () => {
+  test('an attempt keeps its 1,000 most preferred paths when DEFINE reads the match so far, and says so', () => {
+    // Every event is both A and B: the paths double with each event; the most preferred (all A) is kept.
+    const events = [...'aaaaaaaaaaaa', 'c'].map((k, i) => ({ time: t(i), k }));
+    const { rows, diagnostics } = runQuery(`SELECT * FROM input TIMESTAMP BY time MATCH_RECOGNIZE (
+        LIMIT DURATION (hour, 1) MEASURES Count(A.k) AS nA, Count(B.k) AS nB
+        AFTER MATCH SKIP PAST LAST ROW
+        PATTERN ((A | B)+ C) DEFINE A AS A.k = 'a' AND Count(*) > 0, B AS B.k = 'a', C AS C.k = 'c') AS M`, events);
+    assert.deepEqual(rows.map((r) => r.row), [{ nA: 12, nB: 0 }]);
+    assert.ok(diagnostics.some((d) => d.code === 'PATTERN_PATHS_DROPPED'), JSON.stringify(diagnostics));
+  });
+
+  test('ONE ROW PER MATCH may be written', () => {
+    assert.deepEqual(rowsOf(`SELECT * FROM input TIMESTAMP BY time MATCH_RECOGNIZE (LIMIT DURATION (hour, 1)
+        MEASURES Count(*) AS n ONE ROW PER MATCH PATTERN (A B) DEFINE A AS A.k = 'a', B AS B.k = 'b') AS M`,
+    [{ time: t(0), k: 'a' }, { time: t(1), k: 'b' }]), [{ n: 2 }]);
+  });
+});
+
 describe('MATCH_RECOGNIZE: JavaScript functions', () => {
   test('udf.NAME in DEFINE and MEASURES', () => {
     const rows: unknown[] = [];
@@ -297,6 +316,7 @@ MATCH_RECOGNIZE (LIMIT DURATION (minute, 1) ${extra}
     fails(base('A', "A AS A.k = 'a'", 'AFTER MATCH SKIP TO LAST A'), 'UNSUPPORTED', 2, 62);
     fails(base('A', "A AS A.k = 'a'", 'ORDER BY time'), 'UNSUPPORTED', 2, 45);
     fails(base('A', "A AS A.k = 'a'", 'MEASURES Lag(A.v) AS p'), 'UNSUPPORTED', 2, 54);
+    fails(base('. A'), 'UNSUPPORTED', 3, 12);
   });
   test('a bad quantifier, and LIMIT DURATION missing', () => {
     fails(base('A{3,2}'), 'INVALID_ARGUMENT', 3, 13);
