@@ -97,3 +97,47 @@ test('functions in a config file are found relative to the config file\'s folder
   assert.deepEqual(problems, []);
   assert.equal(jobs.jobs[0]!.functions.udf!.label!.call(['oslo', 1]), 'OSLO#1');
 });
+
+test('a UDA\'s state in the middle of a window survives a restart of the server (the job\'s checkpoint)', async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, 'basket-sum.js'), BASKET_SUM);
+  const dataDir = tempDir();
+  const settings = {
+    outputs: { Baskets: { type: 'dashboard' } },
+    jobs: {
+      baskets: {
+        query: `SELECT uda.basketSum(e) AS value, SUM(e.price * e.qty) AS builtin, COUNT(*) AS lines, System.Timestamp() AS windowEnd
+          INTO Baskets FROM events e GROUP BY TumblingWindow(second, 10)`,
+        functions: { basketSum: { uda: join(dir, 'basket-sum.js') } },
+        eventOrdering: { lateArrival: '0s' },
+        checkpointInterval: '100ms',
+      },
+    },
+  };
+  // Start just after a window opens, so that both halves land in it.
+  await new Promise((r) => setTimeout(r, 10_000 - (Date.now() % 10_000) + 200));
+  let s = await startTestServer(settings, dataDir);
+  const device = await s.createDevice('till-1', { tenant: 'brand-a' });
+  const post = async (price: number, qty: number) => {
+    const res = await s.fetch(`/devices/${device.deviceId}/messages/events`, { method: 'POST', headers: { authorization: s.deviceToken(device) }, body: JSON.stringify({ price, qty }) });
+    assert.equal(res.status, 204);
+  };
+  await post(10, 1);
+  await post(2.5, 4);
+  await new Promise((r) => setTimeout(r, 500));
+  await s.close();
+  s = await startTestServer(settings, dataDir);
+  await post(7, 3);
+  try {
+    const rows = await eventually('the window\'s row', async () => {
+      const res = await s.fetch('/api/outputs/Baskets?limit=10', { headers: { authorization: s.policyToken('service') } });
+      const { rows } = (await res.json()) as { rows: WireRow[] };
+      return rows.length > 0 ? rows : undefined;
+    }, 30_000);
+    // One window holds all three events: the restart (about a second) fell inside its 10 s.
+    assert.deepEqual(rows[0]!.row.lines, 3, JSON.stringify(rows));
+    assert.deepEqual({ value: rows[0]!.row.value, builtin: rows[0]!.row.builtin }, { value: 10 + 2.5 * 4 + 7 * 3, builtin: 41 });
+  } finally {
+    await s.stop();
+  }
+});
