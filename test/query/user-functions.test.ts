@@ -79,6 +79,23 @@ describe('JavaScript UDFs', () => {
     assert.deepEqual(r.diagnostics, []);
   });
 
+  test('in TIMESTAMP BY, a GROUP BY key, an aggregate\'s argument and HAVING', () => {
+    const fns = loadUserFunctions([
+      udf('at', 'function at(s) { return new Date(Date.UTC(2024, 2, 1, 10, 0, s)); }'),
+      udf('parity', 'function parity(n) { return n % 2 === 0 ? "even" : "odd"; }'),
+      udf('hex2Int', 'function h(x) { return parseInt(x, 16); }'),
+    ]);
+    const r = run(`SELECT udf.parity(udf.hex2Int(hex)) AS p, SUM(udf.hex2Int(hex)) AS total, System.Timestamp() AS w
+      INTO out FROM input TIMESTAMP BY udf.at(s)
+      GROUP BY udf.parity(udf.hex2Int(hex)), TumblingWindow(second, 10) HAVING SUM(udf.hex2Int(hex)) > 20`, fns,
+    [['input', { s: 1, hex: '0a' }], ['input', { s: 2, hex: '0f' }], ['input', { s: 3, hex: '10' }], ['input', { s: 12, hex: 'ff' }]]);
+    assert.deepEqual(r.diagnostics, []);
+    assert.deepEqual(r.rows.map((x) => x.row), [
+      { p: 'even', total: 10 + 16, w: '2024-03-01T10:00:10.0000000Z' },
+      { p: 'odd', total: 255, w: '2024-03-01T10:00:20.0000000Z' },
+    ]);
+  });
+
   test('the type mapping: records, arrays, datetime ↔ Date, bigint and float, undefined and null', () => {
     const r = run("SELECT udf.describe(input, basket.items, CAST(at AS datetime), qty) AS d INTO out FROM input", functions, [
       ['input', { at: '2024-03-01T10:00:00Z', qty: 3, basket: { items: ['shirt', 'scarf', 'socks'] } }],
