@@ -175,6 +175,18 @@ describe('MATCH_RECOGNIZE: MEASURES', () => {
   });
 });
 
+test('MATCH_RECOGNIZE: a match row joins reference data (the catalogue), NULL partition values form their own partition', () => {
+  const { rows } = runQuery(`SELECT F.shopper, c.name, F.views INTO out FROM clicks TIMESTAMP BY time
+      MATCH_RECOGNIZE (LIMIT DURATION (minute, 30) PARTITION BY shopper, product
+        MEASURES Count(V.kind) AS views PATTERN (V+ B) DEFINE V AS V.kind = 'view', B AS B.kind = 'purchase') AS F
+      JOIN catalogue c ON F.product = c.sku`, [
+    ['clicks', ev(0, 'ann', 'boots', 'view')], ['clicks', { ...ev(1, 'x', 'boots', 'view'), shopper: null }],
+    ['clicks', ev(2, 'ann', 'boots', 'view')], ['clicks', ev(3, 'ann', 'boots', 'purchase')],
+    ['clicks', { ...ev(4, 'x', 'boots', 'purchase'), shopper: null }], ['clicks', ev(5, 'ann', 'hat', 'view')], ['clicks', ev(6, 'ann', 'hat', 'purchase')],
+  ], { references: { catalogue: [{ sku: 'boots', name: 'Boots' }] } });
+  assert.deepEqual(rows.map((r) => r.row), [{ shopper: 'ann', name: 'Boots', views: 2 }, { shopper: null, name: 'Boots', views: 1 }]);
+});
+
 describe('MATCH_RECOGNIZE: bounded work', () => {
   test('an attempt keeps its 1,000 most preferred paths when DEFINE reads the match so far, and says so', () => {
     // Every event is both A and B: the paths double with each event; the most preferred (all A) is kept.
