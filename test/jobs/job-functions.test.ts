@@ -35,6 +35,7 @@ describe('continuous jobs with JavaScript functions', () => {
     writeFileSync(join(dir, 'basket-sum.js'), BASKET_SUM);
     writeFileSync(join(dir, 'label.js'), LABEL);
     writeFileSync(join(dir, 'broken.js'), 'function broken(x) {\n  return x +* 2;\n}\n');
+    writeFileSync(join(dir, 'picky.js'), 'function picky(store) { if (store === "Bergen") throw new Error("not Bergen"); return store; }');
     s = await startTestServer({
       outputs: { Baskets: { type: 'dashboard' }, Other: { type: 'dashboard' } },
       jobs: {
@@ -44,6 +45,7 @@ describe('continuous jobs with JavaScript functions', () => {
           eventOrdering: { lateArrival: '0s' },
         },
         broken: { query: 'SELECT udf.broken(n) AS b INTO Other FROM events', functions: { broken: { udf: join(dir, 'broken.js') } } },
+        picky: { query: 'SELECT udf.picky(store) AS p INTO Other FROM events', functions: { picky: { udf: join(dir, 'picky.js') } } },
       },
     });
     device = await s.createDevice('till-1', { tenant: 'brand-a' });
@@ -74,6 +76,21 @@ describe('continuous jobs with JavaScript functions', () => {
       assert.equal(row.label, `${String(row.store).toUpperCase()}#${row.lines}`);
     }
     assert.ok(rows.some((r) => r.row.store === 'Bergen') && rows.some((r) => r.row.store === 'Oslo'));
+  });
+
+  test('a UDF that throws on some events: counted in the job\'s diagnostics, NULL for those events, the job runs on', async () => {
+    const status = await eventually('picky\'s diagnostics', async () => {
+      const res = await s.fetch('/api/jobs/picky', { headers: { authorization: s.policyToken('service') } });
+      const body = (await res.json()) as { state: string; diagnostics: Record<string, number>; eventsIn: number };
+      return body.eventsIn >= 13 ? body : undefined;
+    });
+    assert.equal(status.state, 'running');
+    // Bergen's three events of the first test.
+    assert.deepEqual(status.diagnostics, { USER_FUNCTION_FAILED: 3 });
+    const res = await s.fetch('/api/outputs/Other?limit=100', { headers: { authorization: s.policyToken('service') } });
+    const { rows } = (await res.json()) as { rows: WireRow[] };
+    assert.equal(rows.filter((r) => r.row.p === null).length, 3);
+    assert.equal(rows.filter((r) => r.row.p === 'Oslo').length, 10);
   });
 
   test('a job whose function file does not parse is refused at start with file:line:column; the other runs', async () => {
