@@ -68,6 +68,9 @@ export const QUERY_RUN_FLAGS = {
   'out-of-order-tolerance': { type: 'string', value: 'D', description: 'how far out of order events may come (default 0s)' },
   'out-of-order-action': { type: 'string', value: 'adjust|drop', choices: ['adjust', 'drop'], description: 'what happens to an event beyond the tolerances (default adjust)' },
   'on-bad-line': { type: 'string', value: 'skip|fail', choices: ['skip', 'fail'], description: 'what a malformed input line does (default skip, with a warning)' },
+  udf: { type: 'string', value: 'NAME=FILE.js', repeatable: true, description: 'a JavaScript function the query calls as udf.NAME(…): a file holding one function' },
+  uda: { type: 'string', value: 'NAME=FILE.js', repeatable: true, description: 'a JavaScript aggregate the query calls as uda.NAME(…): a file holding function main()' },
+  'function-time-limit': { type: 'string', value: 'D', description: 'how long one call of a JavaScript function may run before it is stopped (default 100ms)' },
 } as const satisfies FlagSpecs;
 
 export const RECS_FLAGS = {
@@ -192,15 +195,16 @@ export const COMMANDS: readonly Command[] = [
   defineCommand({
     name: 'query run',
     summary: 'run a streaming SQL query over files, exactly as a job would',
-    usage: ['FILE.saql --input NAME=FILE [--input …] [--reference NAME=FILE …] [--late-arrival-tolerance D] [--out-of-order-tolerance D] [--out-of-order-action adjust|drop] [--on-bad-line skip|fail]'],
+    usage: ['FILE.saql --input NAME=FILE [--input …] [--reference NAME=FILE …] [--late-arrival-tolerance D] [--out-of-order-tolerance D] [--out-of-order-action adjust|drop] [--on-bad-line skip|fail] [--udf NAME=F.js …] [--uda NAME=F.js …] [--function-time-limit D]'],
     details: [
       'Prints one JSON line {"output","row"} per output row, in emission order; warnings go to stderr.',
       'D is a duration: 15s, 500ms, 2m, 1h or 00:00:15.',
-      'A query error exits 2 and names FILE:LINE:COLUMN.',
+      'A query error exits 2 and names FILE:LINE:COLUMN; so does a function file that cannot be used.',
+      'udf.NAME / uda.NAME run isolated (no require, process, timers or network); a call past the time limit is stopped and gives NULL with a warning.',
     ],
     maxArguments: 1,
     flags: QUERY_RUN_FLAGS,
-    examples: ['omnistream query run toll.saql --input Entry=entry.jsonl --reference Booths=booths.csv', 'omnistream query run late.saql --input input=late.json --late-arrival-tolerance 15s --out-of-order-action drop'],
+    examples: ['omnistream query run toll.saql --input Entry=entry.jsonl --reference Booths=booths.csv', 'omnistream query run late.saql --input input=late.json --late-arrival-tolerance 15s --out-of-order-action drop', 'omnistream query run basket.saql --input input=events.jsonl --udf hex2int=hex2int.js --uda twa=twa.js'],
     body: async () => (await import('./query-run.js')).queryRun,
   }),
   defineCommand({
