@@ -31,14 +31,16 @@ export interface History {
   readonly prev: History | null;
 }
 
-interface Thread {
-  readonly pc: number;
-  readonly history: History | null;
-}
+/**
+ * Threads in preference order, flat: a program position then the history that reached it, for
+ * each. Flat, because the threads of every open attempt are replaced on each event of its
+ * partition and live until the partition's next event: fewer objects, less for the collector.
+ */
+type Threads = (number | History | null)[];
 
 export interface Attempt {
   readonly start: MatchEvent;
-  threads: Thread[];
+  threads: Threads;
   /** The most preferred complete match so far. */
   match: History | null;
 }
@@ -72,13 +74,13 @@ export class PatternMatcher {
   private readonly visited: Uint32Array;
   private stamp = 0;
   /** The threads every attempt starts with: the program's start, followed through its splits. */
-  private readonly initial: readonly Thread[];
+  private readonly initial: Threads;
   /** The match of the last `step`, or null. */
   private stepMatch: History | null = null;
 
   constructor(private readonly config: MatcherConfig) {
     this.visited = new Uint32Array(config.program.instructions.length);
-    const initial: Thread[] = [];
+    const initial: Threads = [];
     this.addThread(initial, config.program.start, null, this.nextStamp());
     this.initial = initial;
   }
@@ -121,19 +123,20 @@ export class PatternMatcher {
   }
 
   /** The threads after `event`, in preference order; `stepMatch` is the match it completes, if any. */
-  private step(threads: readonly Thread[], event: MatchEvent): Thread[] {
+  private step(threads: Threads, event: MatchEvent): Threads {
     const { instructions } = this.config.program;
     const { historyDependent } = this.config;
     // Allocated on the first event accepted: most events are accepted by no thread.
-    let next: Thread[] | null = null;
+    let next: Threads | null = null;
     this.stepMatch = null;
     let stamp = 0;
-    for (const t of threads) {
-      const ins = instructions[t.pc]!;
-      if (ins.op !== 'variable' || !this.config.accepts(event, ins.variable, t.history)) continue;
+    for (let i = 0; i < threads.length; i += 2) {
+      const ins = instructions[threads[i] as number]!;
+      const prev = threads[i + 1] as History | null;
+      if (ins.op !== 'variable' || !this.config.accepts(event, ins.variable, prev)) continue;
       if (next === null) next = [];
       if (historyDependent || stamp === 0) stamp = this.nextStamp();
-      const history: History = { event, variable: ins.variable, prev: t.history };
+      const history: History = { event, variable: ins.variable, prev };
       if (this.addThread(next, ins.next, history, stamp)) break;
     }
     return next ?? noThreads;
@@ -144,17 +147,17 @@ export class PatternMatcher {
    * Returns true when `history` is accepted: `stepMatch` is set and nothing less preferred is
    * added. An empty history is never a match (ONE ROW PER MATCH reports no empty match).
    */
-  private addThread(list: Thread[], pc: number, history: History | null, stamp: number): boolean {
+  private addThread(list: Threads, pc: number, history: History | null, stamp: number): boolean {
     if (this.visited[pc] === stamp) return false;
     this.visited[pc] = stamp;
     const ins = this.config.program.instructions[pc]!;
     switch (ins.op) {
       case 'variable':
-        if (list.length >= this.config.maxThreads) {
+        if (list.length >= 2 * this.config.maxThreads) {
           this.truncated = true;
           return false;
         }
-        list.push({ pc, history });
+        list.push(pc, history);
         return false;
       case 'split':
         return this.addThread(list, ins.first, history, stamp) || this.addThread(list, ins.second, history, stamp);
@@ -186,7 +189,7 @@ export class PatternMatcher {
 
 const noMatches: History[] = [];
 /** Shared by every attempt with no thread left: never pushed to (`step` makes a new array). */
-const noThreads: Thread[] = [];
+const noThreads: Threads = [];
 
 /** The events of a history in match order, with their variables. */
 export function historyToList(h: History): { event: MatchEvent; variable: number }[] {
@@ -235,7 +238,7 @@ export function saveAttempts(attempts: readonly Attempt[]): SavedAttempts {
     return nodeIndex.get(h)!;
   };
   const saved = attempts.map((a): [number, [number, number][], number] => [
-    eventOf(a.start), a.threads.map((t): [number, number] => [t.pc, nodeOf(t.history)]), nodeOf(a.match),
+    eventOf(a.start), pairs(a.threads).map(([pc, h]): [number, number] => [pc, nodeOf(h)]), nodeOf(a.match),
   ]);
   return { events, nodes, attempts: saved };
 }
@@ -247,7 +250,13 @@ export function loadAttempts(saved: SavedAttempts): Attempt[] {
   const node = (i: number): History | null => (i < 0 ? null : nodes[i]!);
   return saved.attempts.map(([start, threads, match]) => ({
     start: events[start]!,
-    threads: threads.map(([pc, h]) => ({ pc, history: node(h) })),
+    threads: threads.flatMap(([pc, h]) => [pc, node(h)]),
     match: node(match),
   }));
+}
+
+function pairs(threads: Threads): [number, History | null][] {
+  const out: [number, History | null][] = [];
+  for (let i = 0; i < threads.length; i += 2) out.push([threads[i] as number, threads[i + 1] as History | null]);
+  return out;
 }
