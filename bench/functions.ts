@@ -48,7 +48,7 @@ const scenarios: Scenario[] = [
     builtin: 'SELECT store, SUM(price) AS v FROM clicks TIMESTAMP BY time GROUP BY store, TumblingWindow(second, 1)',
   },
   {
-    name: 'UDA per window: a sum per store, 10 s windows hopping by 1 s',
+    name: 'UDA per window: a sum per store, 10 s windows hopping by 1 s (the UDA deaccumulates: one state moved along)',
     mine: 'SELECT store, uda.total(price) AS v FROM clicks TIMESTAMP BY time GROUP BY store, HoppingWindow(second, 10, 1)',
     builtin: 'SELECT store, SUM(price) AS v FROM clicks TIMESTAMP BY time GROUP BY store, HoppingWindow(second, 10, 1)',
   },

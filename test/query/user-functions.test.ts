@@ -233,6 +233,22 @@ function main() {
     assert.equal(againstSum('System.Timestamp()').length, 7);
   });
 
+  test('with deaccumulate, hopping and sliding windows give the rows of the built-in SUM, in its order, per group', () => {
+    for (const window of ['HoppingWindow(second, 10, 5)', 'HoppingWindow(second, 6, 4)', 'SlidingWindow(second, 5)']) {
+      const query = (aggregate: string) => `SELECT System.Timestamp() AS w, store, ${aggregate} AS v INTO out FROM input TIMESTAMP BY at GROUP BY store, ${window}`;
+      const mine = run(query('uda.sumBack(v)'), functions, events).rows;
+      assert.deepEqual(mine, run(query('SUM(v)'), functions, events).rows, window);
+      assert.ok(mine.length > 5);
+    }
+  });
+
+  test('a hopping window with deaccumulate: each event accumulated once and deaccumulated once', () => {
+    const r = run('SELECT System.Timestamp() AS w, uda.counting(v) AS c INTO out FROM input TIMESTAMP BY at GROUP BY HoppingWindow(second, 10, 2)', functions, events);
+    const rows = r.rows.map((x) => x.row as { w: string; c: { sum: number; calls: number } });
+    // Window (4, 14]: events at 7, 8 and 13 s. Before it, those at 1, 2 and 4 s entered and left.
+    assert.deepEqual(rows.find((x) => x.w === t(14).replace('Z', '.0000000Z'))!.c, { sum: 4 + 5 + 6, calls: 6 + 3 });
+  });
+
   test('a sliding window with deaccumulate moves one state along instead of recomputing each window', () => {
     // Only when every aggregate of the statement can deaccumulate (built-ins do not): uda.counting alone.
     const r = run('SELECT System.Timestamp() AS w, uda.counting(v) AS c INTO out FROM input TIMESTAMP BY at GROUP BY SlidingWindow(second, 5)', functions, events);
@@ -276,8 +292,17 @@ function main() {
   });
 
   test('a checkpoint in the middle of a window: restored into a new runner, the same rows', () => {
-    for (const [window, name] of [['TumblingWindow(second, 10)', 'sumOnly'], ['SlidingWindow(second, 5)', 'sumBack'], ['HoppingWindow(second, 10, 5)', 'sumOnly'], ['SessionWindow(second, 4, 60)', 'sumOnly']] as const) {
-      const query = `SELECT System.Timestamp() AS w, uda.${name}(v) AS mine, uda.twa(input) AS t INTO out FROM input TIMESTAMP BY at GROUP BY ${window}`;
+    // With sumBack alone, sliding and hopping windows keep one moving state per group (all the
+    // statement's aggregates deaccumulate); beside twa, every window has its own states.
+    for (const [window, aggregates] of [
+      ['TumblingWindow(second, 10)', 'uda.sumOnly(v) AS mine, uda.twa(input) AS t'],
+      ['SlidingWindow(second, 5)', 'uda.sumBack(v) AS mine'],
+      ['SlidingWindow(second, 5)', 'uda.sumBack(v) AS mine, uda.twa(input) AS t'],
+      ['HoppingWindow(second, 10, 5)', 'uda.sumBack(v) AS mine'],
+      ['HoppingWindow(second, 10, 5)', 'uda.sumOnly(v) AS mine, uda.twa(input) AS t'],
+      ['SessionWindow(second, 4, 60)', 'uda.sumOnly(v) AS mine, uda.twa(input) AS t'],
+    ] as const) {
+      const query = `SELECT System.Timestamp() AS w, store, ${aggregates} INTO out FROM input TIMESTAMP BY at GROUP BY store, ${window}`;
       const compiled = compileQuery(query, { functions });
       const rows = (into: unknown[]) => (_: string, row: Row) => into.push(toJson(row));
       const withRecords = events.map(([, e]) => ({ ...e, level: e.v, weight: 1 }));

@@ -215,6 +215,8 @@ class PipelineBuilder {
       }
       case 'hopping': {
         const size = durationOf(w.size.unit, w.size.amount);
+        // JavaScript aggregates that deaccumulate: one state per group moved along the grid.
+        if (output.remove) return new SlidingWindowOperator(size, keys, output, { hop: durationOf(w.hop.unit, w.hop.amount), offset: w.offset });
         return new FixedWindowOperator({ kind: 'periodic', size, hop: durationOf(w.hop.unit, w.hop.amount), offset: w.offset }, keys, output);
       }
       case 'snapshot':

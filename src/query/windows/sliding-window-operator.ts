@@ -3,10 +3,11 @@
 // ending `size` after it, which no longer holds it). Candidates whose window is empty are skipped.
 import type { Evaluator, Frame, FrameSink, StatefulOperator } from '../dataflow/frame.js';
 import { MinHeap } from '../dataflow/min-heap.js';
-import type { DurationMs, EpochMs } from '../model/time.js';
+import { alignUp, type DurationMs, type EpochMs } from '../model/time.js';
 import { groupKeyOf } from '../operators/group-key.js';
 import type { Group, GroupOutput } from './group-output.js';
 import { Substreams } from './substreams.js';
+import { InternalError } from '../model/errors.js';
 import type { Key } from '../model/values.js';
 
 interface Candidate {
@@ -26,6 +27,8 @@ interface SlidingGroup {
    */
   running?: Group | null;
   added?: number;
+  /** On a hopping grid: the last window end scheduled (events come in time order, so ends only grow). */
+  lastEnd?: EpochMs;
 }
 
 interface SlidingState {
@@ -43,7 +46,16 @@ export class SlidingWindowOperator implements FrameSink, StatefulOperator {
     private readonly size: DurationMs,
     private readonly keys: readonly Evaluator[],
     private readonly output: GroupOutput,
-  ) {}
+    /**
+     * A hopping window's grid, when its aggregates can take events back out (GroupOutput.remove):
+     * then each group's window moves along the grid with one state — an event accumulated once and
+     * deaccumulated once, instead of once into each of the size / hop windows holding it — and the
+     * windows, their rows and their order are those of FixedWindowOperator.
+     */
+    private readonly grid: { readonly hop: DurationMs; readonly offset: DurationMs } | null = null,
+  ) {
+    if (grid && !output.remove) throw new InternalError('a hopping window moved along needs aggregates that deaccumulate');
+  }
 
   push(frame: Frame): void {
     const state = this.substreams.of(frame.substream);
@@ -54,6 +66,18 @@ export class SlidingWindowOperator implements FrameSink, StatefulOperator {
       state.groups.set(key, group);
     }
     group.frames.push(frame);
+    const grid = this.grid;
+    if (grid) {
+      // The windows holding t end in [t, t + size) on the grid; those not yet scheduled, in order.
+      let end = alignUp(frame.ts, grid.hop, grid.offset);
+      if (group.lastEnd !== undefined && end <= group.lastEnd) end = group.lastEnd + grid.hop;
+      for (const limit = frame.ts + this.size; end < limit; end += grid.hop) {
+        group.scheduled.push(end);
+        state.candidates.push({ end, seq: state.seq++, key });
+        group.lastEnd = end;
+      }
+      return;
+    }
     this.schedule(state, group, key, frame.ts);
     this.schedule(state, group, key, frame.ts + this.size);
   }
