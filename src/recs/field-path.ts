@@ -49,3 +49,13 @@ function idOf(value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   return undefined;
 }
+
+/** The first id a path finds, or undefined: for fields that hold one id (the event, the shopper). */
+export function compileFirstField(path: string): (body: Readonly<Record<string, unknown>>) => string | undefined {
+  if (isFieldPath(path) && !path.includes('.') && !path.endsWith('[]')) {
+    // A top-level field, read without an array per event.
+    return (body) => idOf(body[path]);
+  }
+  const all = compileFieldPath(path);
+  return (body) => all(body)[0];
+}

@@ -15,6 +15,7 @@
 //
 // What changed since the last checkpoint is tracked, so a checkpoint writes only that
 // (`takeChanges`); `snapshot` is every record, and `restore` takes either.
+import { PairCounts } from './pair-counts.js';
 
 export type Similarity = 'jaccard' | 'lift';
 
@@ -80,10 +81,12 @@ export interface ModelRecords {
 class ItemState {
   occurrence = 0;
   popularity = 0;
-  readonly pairs = new Map<number, number>();
+  readonly pairs = new PairCounts();
   /** Neighbours sorted by similarity, valid while the model's version is `cachedAt`. */
   cache: Scored[] | null = null;
   cachedAt = -1;
+  /** In the dirty set: a flag is cheaper to test than the set on every co-occurrence. */
+  dirty = false;
   constructor(readonly id: number, readonly key: string) {}
 }
 
@@ -129,7 +132,12 @@ export class ItemModel {
   private readonly removed = new Set<string>();
   private readonly dirtyStores = new Set<string>();
 
-  constructor(readonly options: ModelOptions) {}
+  /** A pair map is pruned back to `pairsPerItem` when it grows past twice that. */
+  private readonly prunedAbove: number;
+
+  constructor(readonly options: ModelOptions) {
+    this.prunedAbove = 2 * options.pairsPerItem;
+  }
 
   get itemCount(): number {
     return this.items.length;
@@ -151,11 +159,14 @@ export class ItemModel {
 
   /** One event: `shopper` touched `items` (an order may hold several) with `weight` at `atMs`. */
   absorb(shopper: string, items: readonly string[], weight: number, purchase: boolean, store: string | null, atMs: number): AbsorbOutcome {
-    const states: ItemState[] = [];
-    for (const key of items) {
-      const s = this.item(key, true);
+    // One item is the common case: no array for it.
+    const first = this.item(items[0]!, true);
+    if (first === undefined) return 'item_limit';
+    let more: ItemState[] | undefined;
+    for (let i = 1; i < items.length; i++) {
+      const s = this.item(items[i]!, true);
       if (s === undefined) return 'item_limit';
-      states.push(s);
+      (more ??= []).push(s);
     }
     if (!this.originSet) {
       this.originMs = atMs;
@@ -167,18 +178,23 @@ export class ItemModel {
     this.events++;
     const sh = this.shopper(shopper);
     if (store !== null) sh.store = store;
-    for (const item of states) {
-      const add = weight * scale;
-      item.popularity += add;
-      this.dirtyItems.add(item);
-      if (store !== null) this.addStorePopularity(store, item, add);
-      this.touchEntry(sh, item, weight, purchase, atMs, scale);
-    }
+    this.touchItem(sh, first, weight, purchase, store, atMs, scale);
+    if (more !== undefined) for (const item of more) this.touchItem(sh, item, weight, purchase, store, atMs, scale);
     sh.lastMs = atMs;
     sh.touch = ++this.touch;
     this.dirtyShoppers.add(sh);
-    this.ageOut(atMs);
+    // Every 64th event (and whenever over the cap): a sweep per event would cost more than the
+    // shoppers it finds; the count is in the checkpoint, so a restart sweeps at the same events.
+    if ((this.events & 63) === 0 || this.shoppers.size > this.options.maxShoppers) this.ageOut(atMs);
     return 'absorbed';
+  }
+
+  private touchItem(sh: ShopperState, item: ItemState, weight: number, purchase: boolean, store: string | null, atMs: number, scale: number): void {
+    const add = weight * scale;
+    item.popularity += add;
+    if (!item.dirty) this.markDirty(item);
+    if (store !== null) this.addStorePopularity(store, item, add);
+    this.touchEntry(sh, item, weight, purchase, atMs, scale);
   }
 
   private touchEntry(sh: ShopperState, item: ItemState, weight: number, purchase: boolean, atMs: number, scale: number): void {
@@ -226,17 +242,19 @@ export class ItemModel {
   }
 
   private bump(a: ItemState, b: ItemState, amount: number): void {
-    const pairs = a.pairs;
-    pairs.set(b.id, (pairs.get(b.id) ?? 0) + amount);
-    this.dirtyItems.add(a);
-    if (pairs.size > 2 * this.options.pairsPerItem) this.prunePairs(a);
+    a.pairs.add(b.id, amount);
+    if (!a.dirty) this.markDirty(a);
+    if (a.pairs.size > this.prunedAbove) this.prunePairs(a);
+  }
+
+  private markDirty(item: ItemState): void {
+    item.dirty = true;
+    this.dirtyItems.add(item);
   }
 
   /** Keeps the item's strongest co-occurrences (ties by item id, so a restore prunes alike). */
   private prunePairs(a: ItemState): void {
-    const kept = [...a.pairs].sort((x, y) => (y[1] - x[1]) || cmp(this.items[x[0]]!.key, this.items[y[0]]!.key)).slice(0, this.options.pairsPerItem);
-    a.pairs.clear();
-    for (const [id, n] of kept) a.pairs.set(id, n);
+    a.pairs.keepStrongest(this.options.pairsPerItem, (id) => this.items[id]!.key);
   }
 
   private addStorePopularity(store: string, item: ItemState, amount: number): void {
@@ -297,8 +315,8 @@ export class ItemModel {
     for (const item of this.items) {
       item.occurrence *= f;
       item.popularity *= f;
-      for (const [id, n] of item.pairs) item.pairs.set(id, n * f);
-      this.dirtyItems.add(item);
+      item.pairs.scale(f);
+      if (!item.dirty) this.markDirty(item);
     }
     for (const [store, pop] of this.stores) {
       for (const [item, n] of pop) pop.set(item, n * f);
@@ -327,14 +345,14 @@ export class ItemModel {
     const list: Scored[] = [];
     const lift = this.options.similarity === 'lift';
     const unit = this.unit;
-    for (const [id, c] of item.pairs) {
+    item.pairs.forEach((id, c) => {
       const other = this.items[id]!;
       let score: number;
       if (lift) score = c / (item.occurrence * other.occurrence * unit);
       // Evidence added at different times can make the weighted counts overlap a little: clamp.
       else score = Math.min(1, c / Math.max(c, item.occurrence + other.occurrence - c));
       if (score > 0 && Number.isFinite(score)) list.push({ item: other.key, score });
-    }
+    });
     list.sort(byScore);
     item.cache = list;
     item.cachedAt = this.version;
@@ -348,7 +366,8 @@ export class ItemModel {
    */
   forShopper(key: string, k: number): { items: Scored[]; basedOn: string[]; bought: Set<string>; store: string | null } | undefined {
     const sh = this.shoppers.get(key);
-    if (sh === undefined) return undefined;
+    // Past the TTL is forgotten, whether or not the sweep has come by yet.
+    if (sh === undefined || sh.lastMs < this.clockMs - this.options.shopperTtlMs) return undefined;
     const bought = new Set<string>();
     for (const e of sh.entries) if (e.bought) bought.add(e.item.key);
     const scores = new Map<string, number>();
@@ -404,6 +423,7 @@ export class ItemModel {
       removedShoppers: [...this.removed],
       stores: [...this.dirtyStores].map((s) => this.storeRecord(s)),
     };
+    for (const i of this.dirtyItems) i.dirty = false;
     this.dirtyItems.clear();
     this.dirtyShoppers.clear();
     this.removed.clear();
@@ -445,7 +465,7 @@ export class ItemModel {
     }
     for (const r of records.items) {
       const s = itemOf(r.item);
-      for (const [other, n] of r.pairs) s.pairs.set(itemOf(other).id, n);
+      for (const [other, n] of r.pairs) s.pairs.add(itemOf(other).id, n);
     }
     const removed = new Set(records.removedShoppers);
     const shoppers = records.shoppers.filter((r) => !removed.has(r.shopper)).sort((a, b) => a.touch - b.touch);
@@ -471,7 +491,7 @@ export class ItemModel {
   }
 
   private itemRecord(i: ItemState): ItemRecord {
-    return { item: i.key, occurrence: i.occurrence, popularity: i.popularity, pairs: [...i.pairs].map(([id, n]) => [this.items[id]!.key, n] as const) };
+    return { item: i.key, occurrence: i.occurrence, popularity: i.popularity, pairs: i.pairs.entries().map(([id, n]) => [this.items[id]!.key, n] as const) };
   }
 
   private storeRecord(store: string): StoreRecord {
@@ -484,10 +504,6 @@ export const POPULAR_KEPT = 100;
 
 function shopperRecord(s: ShopperState): ShopperRecord {
   return { shopper: s.key, lastMs: s.lastMs, touch: s.touch, store: s.store, entries: s.entries.map((e) => [e.item.key, e.weight, e.atMs, e.bought ? 1 : 0] as const) };
-}
-
-function cmp(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** The `k` highest scores, strongest first (ties by item), without sorting everything. */

@@ -92,6 +92,11 @@ export class Recommender {
     };
   }
 
+  /** The tenant's most popular items (in `store` when it has any): what the fallback answers. */
+  popularItems(tenant: string, k: number, store: string | null = null): Recommendation {
+    return this.popular(tenant, k, store, new Set());
+  }
+
   private popular(tenant: string, k: number, store: string | null, exclude: ReadonlySet<string>): Recommendation {
     const m = this.models.get(tenant);
     const found = m?.popular(k, store, exclude) ?? { items: [], store: null };

@@ -53,6 +53,11 @@ export function recsRoutes(auth: Authenticator, recommender: Recommender): HttpP
         const k = intParam(ctx.query, 'k', K_RANGE);
         ctx.json(200, { tenant, item, ...wire(recommender.forItem(tenant, item, k, storeParam(ctx))) });
       }),
+      route('/api/recommendations/popular', (ctx) => {
+        const tenant = tenantOf(auth, ctx);
+        const k = intParam(ctx.query, 'k', K_RANGE);
+        ctx.json(200, { tenant, ...wire(recommender.popularItems(tenant, k, storeParam(ctx))) });
+      }),
       route('/api/recommendations/shoppers/:shopper', (ctx) => {
         const tenant = tenantOf(auth, ctx);
         const shopper = idParam(ctx, 'shopper');

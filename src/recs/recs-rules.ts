@@ -2,7 +2,7 @@
 // the shopper and the store sit in a body. Resolved once from the settings (docs/recommendations.md);
 // `interactionOf` turns one event into what the model absorbs, or the reason it is skipped.
 import type { Config } from '../config/index.js';
-import { compileFieldPath, type FieldReader } from './field-path.js';
+import { compileFieldPath, compileFirstField, type FieldReader } from './field-path.js';
 import type { ModelOptions, Similarity } from './item-model.js';
 
 export interface EventKind {
@@ -14,12 +14,15 @@ export interface EventKind {
   readonly items: FieldReader;
 }
 
+/** Reads the one id a field holds. */
+export type FirstReader = (body: Readonly<Record<string, unknown>>) => string | undefined;
+
 export interface TenantRules {
-  readonly eventName: FieldReader;
+  readonly eventName: FirstReader;
   readonly events: ReadonlyMap<string, EventKind>;
   /** null: the shopper is the device that sent the event. */
-  readonly shopper: FieldReader | null;
-  readonly store: FieldReader | null;
+  readonly shopper: FirstReader | null;
+  readonly store: FirstReader | null;
   readonly halfLifeMs: number;
   readonly similarity: Similarity;
 }
@@ -72,10 +75,10 @@ function rulesOf(r: {
     events.set(name, { name, weight: e.weight, purchase: e.purchase, items: compileFieldPath(e.item ?? r.item) });
   }
   return {
-    eventName: compileFieldPath(r.event),
+    eventName: compileFirstField(r.event),
     events,
-    shopper: r.shopper === null ? null : compileFieldPath(r.shopper),
-    store: r.store === null ? null : compileFieldPath(r.store),
+    shopper: r.shopper === null ? null : compileFirstField(r.shopper),
+    store: r.store === null ? null : compileFirstField(r.store),
     halfLifeMs: r.halfLife,
     similarity: r.similarity,
   };
@@ -100,7 +103,7 @@ const fits = (id: string): boolean => id.length <= MAX_ID_LENGTH;
 export function interactionOf(rules: TenantRules, deviceId: string, body: unknown): Interaction | SkipReason {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'not_json';
   const fields = body as Record<string, unknown>;
-  const name = rules.eventName(fields)[0];
+  const name = rules.eventName(fields);
   if (name === undefined) return 'no_event_name';
   const kind = rules.events.get(name);
   if (kind === undefined) return 'unknown_event';
@@ -108,9 +111,9 @@ export function interactionOf(rules: TenantRules, deviceId: string, body: unknow
   if (found.length === 0) return 'no_item';
   const items = found.length === 1 ? (fits(found[0]!) ? found : []) : [...new Set(found.filter(fits))];
   if (items.length === 0) return 'bad_id';
-  const shopper = rules.shopper === null ? deviceId : rules.shopper(fields)[0];
+  const shopper = rules.shopper === null ? deviceId : rules.shopper(fields);
   if (shopper === undefined) return 'no_shopper';
   if (!fits(shopper)) return 'bad_id';
-  const store = rules.store === null ? undefined : rules.store(fields)[0];
+  const store = rules.store === null ? undefined : rules.store(fields);
   return { shopper, items, weight: kind.weight, purchase: kind.purchase, store: store !== undefined && fits(store) ? store : null };
 }

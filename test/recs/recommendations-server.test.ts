@@ -99,6 +99,7 @@ describe('recommendations over HTTP', () => {
     const stranger = await get('/api/recommendations/shoppers/never-seen?tenant=brand-a&k=2');
     assert.equal(stranger.fallback, 'popular');
     assert.deepEqual(stranger.items.map((i) => i.item), ['beanie', 'scarf'], 'weights summed: beanie 4·2 + 5, then scarf 5, newer than parka\'s 4 + 1');
+    assert.deepEqual((await get('/api/recommendations/popular?tenant=brand-a&k=2')).items, stranger.items, 'the popular items themselves');
     const inStore = await get('/api/recommendations/items/unknown?tenant=brand-a&store=BGO');
     assert.deepEqual({ fallback: inStore.fallback, store: inStore.store, items: inStore.items.map((i) => i.item) }, { fallback: 'popular', store: 'BGO', items: ['boots'] });
   });
