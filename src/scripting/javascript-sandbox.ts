@@ -86,7 +86,12 @@ const bootstrap = `(function (tickName, limitMs, dateKey) {
   const run = () => {
     switch (io.op) {
       case 0: { const f = g[io.json]; if (typeof f !== 'function') throw new TypeError(io.json + ' is not a function'); io.fn = f; put(null); return; }
-      case 1: put(apply(io.fn, undefined, args())); return;
+      case 1: {
+        // The usual one to three plain arguments called directly, without an arguments array.
+        const f = io.fn, n = io.n;
+        put(n === 1 ? f(io.a0) : n === 2 ? f(io.a0, io.a1) : n === 3 ? f(io.a0, io.a1, io.a2) : apply(f, undefined, args()));
+        return;
+      }
       case 2: { const s = construct(io.fn, []); if (typeof s.init === 'function') s.init(); io.target = s; put(null); return; }
       // The value in a0 (or alone in json), the timestamp in a1.
       case 3: io.target.accumulate(io.n < 0 ? parse(io.json, revive) : io.a0, new DateC(io.a1)); put(null); return;
@@ -212,7 +217,9 @@ export class JavaScriptSandbox {
 
   private setArgs(args: readonly Value[]): void {
     const io = this.io;
-    if (args.length <= 4 && args.every(isPrimitive)) {
+    let primitive = args.length <= 4;
+    for (let i = 0; primitive && i < args.length; i++) primitive = isPrimitive(args[i]!);
+    if (primitive) {
       io.n = args.length;
       io.a0 = args[0];
       io.a1 = args[1];
