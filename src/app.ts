@@ -157,7 +157,9 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   ready = true;
   // Jobs start behind the listener: a reference source that is slow to answer (PostgreSQL at
   // start) delays only the jobs that join it, never ingestion.
-  const jobsStarted = worker ? jobs.start().catch((err: unknown) => logger.error('jobs could not start', { err })) : Promise.resolve();
+  const jobsStarted = worker
+    ? jobs.start().catch((err: unknown) => logger.error('jobs could not start', { err }))
+    : jobs.follow().catch((err: unknown) => logger.error('cannot follow the jobs\' rows', { err }));
   // Bridges connect behind the listener too: a store broker that is down is retried, never awaited.
   for (const b of bridges) b.start();
   recs?.start();

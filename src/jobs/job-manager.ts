@@ -53,6 +53,9 @@ export interface JobManagerDeps {
 }
 
 const DEAD_LETTERS_KEEP: Keep = { rows: 100_000, maxAgeMs: 7 * 86_400_000 };
+/** How often a gateway reads the shared ledger for rows other processes committed (follow()). */
+const FOLLOW_MS = 1_000;
+const FOLLOW_ROWS = 1_000;
 const PRUNE_EVERY_MS = 60_000;
 
 export class JobManager {
@@ -72,6 +75,7 @@ export class JobManager {
   private pruneTimer: NodeJS.Timeout | undefined;
   private lagTimer: NodeJS.Timeout | undefined;
   private ownershipLoop: OwnershipLoop | undefined;
+  private followTimer: NodeJS.Timeout | undefined;
 
   constructor(config: JobsConfig, private readonly deps: JobManagerDeps, refused: readonly JobProblem[] = []) {
     this.problems.push(...refused);
@@ -138,6 +142,37 @@ export class JobManager {
     this.pruneTimer.unref();
     this.lagTimer = setInterval(() => void this.measureLag(), 1_000);
     this.lagTimer.unref();
+  }
+
+  /**
+   * Where no job runs (a gateway): rows the job workers commit reach this process's live streams
+   * and dashboards by reading the shared ledger every second, from the rows stored at start on.
+   * A replay elsewhere is not announced here (no `reset` event): its rows arrive as new rows.
+   */
+  async follow(): Promise<void> {
+    const after = new Map<string, number>();
+    for (const o of this.outputs.values()) {
+      const latest = await this.deps.store.latestRows(o.name, { limit: FOLLOW_ROWS });
+      if (o.kind === 'dashboard') this.live.prime(o.name, latest);
+      after.set(o.name, latest.reduce((max, r) => Math.max(max, r.id), 0));
+    }
+    const tick = async (): Promise<void> => {
+      const found: OutputRow[] = [];
+      for (const [output, id] of after) {
+        const rows = await this.deps.store.rowsAfter(output, id, FOLLOW_ROWS);
+        if (rows.length > 0) after.set(output, rows[rows.length - 1]!.id);
+        found.push(...rows);
+      }
+      if (found.length > 0) this.live.publish(found.sort((a, b) => a.id - b.id));
+    };
+    const schedule = (): void => {
+      if (this.closing.aborted) return;
+      this.followTimer = setTimeout(() => {
+        tick().catch((err: unknown) => this.deps.logger.warn('could not read new output rows', { err })).finally(schedule);
+      }, FOLLOW_MS);
+      this.followTimer.unref();
+    };
+    schedule();
   }
 
   private writersOf(output: string): Set<string> {
@@ -364,6 +399,7 @@ export class JobManager {
     this.closer.abort();
     clearInterval(this.pruneTimer);
     clearInterval(this.lagTimer);
+    clearTimeout(this.followTimer);
     await this.ownershipLoop?.stopClaiming();
     await Promise.all([...this.jobs.values()].map((j) => j.stop(false)));
     await Promise.all([...this.dispatchers.values()].map((d) => d.close()));

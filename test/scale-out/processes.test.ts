@@ -28,6 +28,26 @@ function jobsConfig(dir: string): string {
   return file;
 }
 
+/** The first `rows` event of an output's SSE stream, then the stream is closed. */
+async function firstRowsEvent(url: string, authorization: string): Promise<{ output: string; rows: { row: { n: number } }[] }> {
+  const ac = new AbortController();
+  // Gives up rather than hanging the run when no row ever comes.
+  const r = await fetch(url, { headers: { authorization }, signal: AbortSignal.any([ac.signal, AbortSignal.timeout(60_000)]) });
+  assert.equal(r.status, 200);
+  const decoder = new TextDecoder();
+  let text = '';
+  try {
+    for await (const chunk of r.body!) {
+      text += decoder.decode(chunk as Uint8Array, { stream: true });
+      const event = /event: rows\ndata: (.*)\n\n/.exec(text);
+      if (event) return JSON.parse(event[1]!) as { output: string; rows: { row: { n: number } }[] };
+    }
+    throw new Error(`the stream ended without rows: ${text}`);
+  } finally {
+    ac.abort();
+  }
+}
+
 describe('starting against NATS and PostgreSQL', () => {
   test('NATS unreachable at start: exit 1, naming NATS and its address', async (t) => {
     if (await skipWithoutScaleOut(t)) return;
@@ -104,7 +124,7 @@ describe('a gateway and a jobs process on one hub', () => {
     await eventually('the gateway to take the device again', async () => ((await send()).status === 204 ? true : undefined));
   });
 
-  test('the jobs process runs the job and its port serves health, metrics and jobs only; the gateway runs no job and answers for its output', async (t) => {
+  test('the jobs process runs the job and its port serves health, metrics and jobs only; the gateway runs no job, answers for its output and streams its rows live', async (t) => {
     if (skipped) return t.skip('NATS or PostgreSQL missing');
     const ready = await (await fetch(`${worker!.url}/readyz`)).json() as { status: string; jobs: { owned: string[] } };
     assert.equal(ready.status, 'ready');
@@ -122,11 +142,16 @@ describe('a gateway and a jobs process on one hub', () => {
     assert.equal(device.code, 0, device.stderr);
     const key = (JSON.parse(device.stdout) as { authentication: { symmetricKey: { primaryKey: string } } }).authentication.symmetricKey.primaryKey;
     const authorization = signSasToken({ resource: deviceResource('localhost', 'till-2'), key, expiry: Math.floor(Date.now() / 1000) + 600 });
+    // A dashboard following the output on the gateway: rows committed in the jobs process reach it live.
+    const service = await cli('token', '--policy', 'service');
+    const live = firstRowsEvent(`${gateway!.url}/api/outputs/Counts/stream`, service.stdout.trim());
     for (let i = 0; i < 5; i++) {
       const r = await fetch(`${gateway!.url}/devices/till-2/messages/events`, { method: 'POST', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ i }) });
       assert.equal(r.status, 204);
     }
-    const service = await cli('token', '--policy', 'service');
+    const streamed = await live;
+    assert.equal(streamed.output, 'Counts');
+    assert.ok(streamed.rows.length > 0 && streamed.rows.every((r) => r.row.n > 0), JSON.stringify(streamed));
     const total = await eventually('the job\'s rows, read through the gateway', async () => {
       const r = await fetch(`${gateway!.url}/api/outputs/Counts?limit=1000`, { headers: { authorization: service.stdout.trim() } });
       const body = await r.json() as { rows: { row: { n: number } }[] };
