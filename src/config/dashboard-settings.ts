@@ -1,5 +1,5 @@
 // The settings of dashboards: named pages of tiles, each tile bound to an output (docs/dashboards.md).
-import { choice, integer, list, records, section, sequence, text } from './schema.js';
+import { boolean, choice, integer, list, records, section, sequence, text } from './schema.js';
 
 export const TILE_TYPES = ['card', 'line', 'bar', 'table', 'funnel', 'pie', 'heatmap'] as const;
 export type TileType = (typeof TILE_TYPES)[number];
@@ -46,4 +46,5 @@ export const DASHBOARD_SETTINGS = records(section({
   title: text({ doc: 'the page\'s heading' }),
   description: text({ doc: 'a line under the heading', default: null }),
   tiles: sequence(TILE, { doc: 'the tiles, in reading order' }),
+  recommendations: boolean({ doc: 'under the tiles, "shoppers who tried this also bought" for the most popular items (needs `recommendations.enabled`)', default: false }),
 }), { doc: 'live dashboards, by the name in /dashboards/<name>' });

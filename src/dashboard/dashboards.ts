@@ -17,6 +17,8 @@ export interface Dashboard {
   readonly title: string;
   readonly description: string | null;
   readonly tiles: readonly Tile[];
+  /** Show the recommender's "tried this, also bought" under the tiles. */
+  readonly recommendations: boolean;
 }
 
 export class Dashboards {
@@ -33,7 +35,7 @@ export class Dashboards {
         logger.warn('dashboard tile reads an unknown output', { dashboard: name, tile: i, title: t.title, output: t.output, suggestion: near ?? null });
         return { ...t, problem };
       });
-      this.byName.set(name, { name, title: d.title, description: d.description, tiles });
+      this.byName.set(name, { name, title: d.title, description: d.description, tiles, recommendations: d.recommendations });
     }
   }
 

@@ -59,6 +59,8 @@ export interface DashboardSpec {
   readonly description: string | null;
   readonly tiles: readonly TileSpec[];
   readonly viewer: Viewer;
+  /** "Shoppers who tried this also bought" under the tiles. */
+  readonly recommendations: boolean;
 }
 
 export interface WriterStatus {
@@ -216,6 +218,7 @@ export function parseDashboard(json: unknown): DashboardSpec {
     description: strOrNull(o, 'description', what),
     tiles: list(o, 'tiles', what).map(parseTile),
     viewer: viewerOf(o),
+    recommendations: o.recommendations === true,
   };
 }
 

@@ -10,6 +10,7 @@ import { ApiError, getJson, KeyRefusedError, pageLink, setPageParam, Unreachable
 import { h, withCode } from './dom.js';
 import { browserFeedEnvironment } from './browser-feed-environment.js';
 import { PageFeeds } from './page-feeds.js';
+import { recsPanel } from './recs-panel.js';
 import { keyNeededPage, messagePage, shell } from './page-shell.js';
 import { onThemeChange } from './theme.js';
 import { TileView } from './tiles/tile-view.js';
@@ -78,6 +79,7 @@ function showDashboard(root: HTMLElement, controls: HTMLElement, main: HTMLEleme
     tenant = tenantSelect.value === ALL ? null : tenantSelect.value;
     setPageParam('tenant', tenant);
     renderAll();
+    recs?.refresh();
   } });
   let knownTenants = '';
   const refreshTenants = (): void => {
@@ -104,6 +106,9 @@ function showDashboard(root: HTMLElement, controls: HTMLElement, main: HTMLEleme
       ? h('p', { class: 'notice' }, 'This dashboard has no tiles: add some under ', h('code', null, `dashboards.${spec.name}.tiles`), ' in the config file.')
       : h('div', { class: 'grid' }, tiles.map((t) => t.el)),
   );
+  // The tenant chosen on the page; a key bound to one sends its own.
+  const recs = spec.recommendations ? recsPanel(key, () => tenant) : undefined;
+  if (recs) main.append(recs.el);
 
   for (const feed of feeds.values()) {
     feed.onChange(() => {
@@ -140,6 +145,7 @@ function showDashboard(root: HTMLElement, controls: HTMLElement, main: HTMLEleme
     window.removeEventListener('pageshow', onPageShow);
     if (hiddenTimer !== null) clearTimeout(hiddenTimer);
     live.stop();
+    recs?.stop();
     for (const t of tiles) t.dispose();
   }
 }
