@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import type pg from 'pg';
 import { FileKeyStore } from './auth/file-key-store.js';
 import type { KeyStore } from './auth/key-store.js';
-import { PostgresKeyStore } from './auth/postgres-key-store.js';
+import { KEYS_CHANNEL, PostgresKeyStore } from './auth/postgres-key-store.js';
 import type { Config } from './config/index.js';
 import type { ConsumerGroupStore } from './log/consumer-group-store.js';
 import type { EventLog } from './log/event-log.js';
@@ -79,7 +79,10 @@ function target(config: Config, shared: SharedState | undefined): PostgresTarget
 
 export async function openKeyStore(config: Config, shared?: SharedState): Promise<KeyStore> {
   if (config.db.url === null) return FileKeyStore.open(config.dataDir, config.ownerKey);
-  return PostgresKeyStore.open(target(config, shared), { ownerKey: config.ownerKey });
+  const keys = await PostgresKeyStore.open(target(config, shared), { ownerKey: config.ownerKey });
+  // A key added or revoked by any process is read at once; the poll stays as the backstop.
+  shared?.notifications.on(KEYS_CHANNEL, () => keys.changed());
+  return keys;
 }
 
 export async function openRegistry(config: Config, shared?: SharedState): Promise<Registry> {

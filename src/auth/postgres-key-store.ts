@@ -12,9 +12,13 @@ import { DEFAULT_TENANT, validateSymmetricKey, validateTenant } from '../core/de
 import { OmniError } from '../core/errors.js';
 import { DEFAULT_POLICIES, isRight, type Right } from '../core/rights.js';
 import { PostgresDatabase, type PostgresTarget } from '../postgres/postgres-database.js';
+import { NOTIFY_CHANNEL } from '../postgres/postgres-notifications.js';
 import { migrate, schemaComponent } from '../postgres/schema-migrations.js';
 import { KEY_REFRESH_MS, type AppKey, type KeyStore, type Policy, type ViewerKey } from './key-store.js';
 import { generateKey } from './sas.js';
+
+/** The topic of key changes on NOTIFY_CHANNEL; the value is the keys' new version. */
+export const KEYS_CHANNEL = 'keys';
 
 export const KEY_STORE_SCHEMA = schemaComponent('keys', [
   {
@@ -30,7 +34,20 @@ export const KEY_STORE_SCHEMA = schemaComponent('keys', [
       `INSERT INTO ${s}.key_store_state (id, version) VALUES (1, 0)`,
     ],
   },
+  {
+    version: 2,
+    description: 'every change of the keys is notified, so other processes read them at once rather than at their next poll',
+    statements: (s) => [
+      `CREATE FUNCTION ${s}.notify_keys_change() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        PERFORM pg_notify('${NOTIFY_CHANNEL}', TG_TABLE_SCHEMA || E'\t${KEYS_CHANNEL}\t' || NEW.version);
+        RETURN NULL;
+      END $$`,
+      `CREATE TRIGGER keys_changed AFTER UPDATE OF version ON ${s}.key_store_state FOR EACH ROW EXECUTE FUNCTION ${s}.notify_keys_change()`,
+    ],
+  },
 ]);
+
 
 export interface PostgresKeyStoreOptions {
   /** The `ownerKey` setting: fixes the iothubowner primary key. */
@@ -148,6 +165,14 @@ export class PostgresKeyStore implements KeyStore {
       appKeys: new Map(row.app_keys.map(([key, tenant, created]) => [key, { key, tenant, createdAt: isoTime(created) }])),
       viewerKeys: new Map(row.viewer_keys.map(([key, tenant, created]) => [key, { key, tenant, createdAt: isoTime(created) }])),
     };
+  }
+
+  /** Another process changed the keys: read them now rather than at the next poll. */
+  changed(): void {
+    if (this.closed) return;
+    void this.refresh(false).catch(() => {
+      // The next poll tries again.
+    });
   }
 
   /** Polls every KEY_REFRESH_MS, start to start; a failed poll keeps the copy being served. */
