@@ -17,6 +17,7 @@ const suites: Record<string, Array<[file: string, ...flags: string[]]>> = {
   query: [['bench/query.ts'], ['bench/match-recognize.ts'], ['bench/functions.ts']],
   jobs: [['bench/jobs.ts', '--events', '1000000', '--runs', '5', '--windows', '60']],
   dashboard: [['bench/dashboard.ts']],
+  overload: [['bench/overload.ts']],
   recs: [['bench/recs.ts']],
 };
 const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(suites);

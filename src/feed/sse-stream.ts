@@ -3,7 +3,7 @@
 // back as Last-Event-ID) commits what it received and resumes right after it; a stream always
 // starts at the group's checkpoint, so whatever was sent but not received comes again.
 // Backpressure: the next batch is read only once the socket has drained, so a slow reader holds
-// at most one batch in server memory.
+// at most one batch in server memory; one that reads nothing for its lease time is dropped.
 import type { RequestContext } from '../http/route.js';
 import type { PartitionId, SequenceNumber } from '../core/message.js';
 import type { MessageVisitor } from '../log/event-log.js';
@@ -21,17 +21,23 @@ export interface StreamOptions {
   readonly maxBytes: number;
 }
 
-/** Resolves when the response can take more, or the stream is over. */
-function drained(ctx: RequestContext, signal: AbortSignal): Promise<void> {
-  if (!ctx.res.writableNeedDrain || signal.aborted) return Promise.resolve();
+/**
+ * Resolves true when the response can take more, or the stream is over; false when the reader has
+ * read nothing for `stalledMs` (its lease lapses then anyway, and its partitions go to others).
+ */
+function drained(ctx: RequestContext, signal: AbortSignal, stalledMs: number): Promise<boolean> {
+  if (!ctx.res.writableNeedDrain || signal.aborted) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const done = (): void => {
-      ctx.res.off('drain', done);
-      signal.removeEventListener('abort', done);
-      resolve();
+    const done = (ok: boolean): void => {
+      clearTimeout(timer);
+      ctx.res.off('drain', onDrain);
+      signal.removeEventListener('abort', onDrain);
+      resolve(ok);
     };
-    ctx.res.once('drain', done);
-    signal.addEventListener('abort', done, { once: true });
+    const onDrain = (): void => done(true);
+    const timer = setTimeout(() => done(false), stalledMs);
+    ctx.res.once('drain', onDrain);
+    signal.addEventListener('abort', onDrain, { once: true });
   });
 }
 
@@ -93,7 +99,11 @@ export async function streamGroup(ctx: RequestContext, groups: ConsumerGroups, n
       }
       for (const [p, seq] of batch.positions) sent.set(p, seq);
       ctx.res.write(events.w.done());
-      await drained(ctx, stop.signal);
+      if (!(await drained(ctx, stop.signal, options.leaseMs))) {
+        // A reader that never reads is dropped: its socket, not the server, holds what it was sent.
+        ctx.res.destroy();
+        break;
+      }
     }
   } finally {
     session.close();
