@@ -416,20 +416,41 @@ export class ItemModel {
 
   /** What changed since the last call (or the restore): what a checkpoint writes. */
   takeChanges(): ModelRecords {
-    const changes: ModelRecords = {
+    const changed = this.takeChanged();
+    return { ...changed, items: changed.items.map((i) => this.itemRecord(i)), stores: changed.stores.map((st) => this.storeRecord(st)) };
+  }
+
+  /**
+   * As takeChanges, made a slice at a time with `pause()` between slices, so a large checkpoint
+   * does not hold up requests. The model must not absorb anything until it resolves (the records
+   * are read from the live state).
+   */
+  async takeChangesInSteps(pause: () => Promise<void>, slice = 500): Promise<ModelRecords> {
+    const changed = this.takeChanged();
+    const items: ItemRecord[] = [];
+    for (let i = 0; i < changed.items.length; i++) {
+      items.push(this.itemRecord(changed.items[i]!));
+      if (i % slice === slice - 1) await pause();
+    }
+    return { ...changed, items, stores: changed.stores.map((st) => this.storeRecord(st)) };
+  }
+
+  private takeChanged(): Omit<ModelRecords, 'items' | 'stores'> & { items: ItemState[]; stores: string[] } {
+    const changed = {
       meta: this.meta(),
-      items: [...this.dirtyItems].map((i) => this.itemRecord(i)),
+      items: [...this.dirtyItems],
       shoppers: [...this.dirtyShoppers].map(shopperRecord),
       removedShoppers: [...this.removed],
-      stores: [...this.dirtyStores].map((s) => this.storeRecord(s)),
+      stores: [...this.dirtyStores],
     };
     for (const i of this.dirtyItems) i.dirty = false;
     this.dirtyItems.clear();
     this.dirtyShoppers.clear();
     this.removed.clear();
     this.dirtyStores.clear();
-    return changes;
+    return changed;
   }
+
 
   get hasChanges(): boolean {
     return this.dirtyItems.size > 0 || this.dirtyShoppers.size > 0 || this.removed.size > 0 || this.dirtyStores.size > 0;

@@ -116,6 +116,13 @@ export class Recommender {
     };
   }
 
+  /** As takeChanges, a slice at a time with `pause()` between (nothing may be absorbed meanwhile). */
+  async takeChangesInSteps(pause: () => Promise<void>): Promise<Map<string, ModelRecords>> {
+    const out = new Map<string, ModelRecords>();
+    for (const [tenant, m] of this.models) if (m.hasChanges) out.set(tenant, await m.takeChangesInSteps(pause));
+    return out;
+  }
+
   /** Per tenant, what changed since the last call. */
   takeChanges(): Map<string, ModelRecords> {
     const out = new Map<string, ModelRecords>();

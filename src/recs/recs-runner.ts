@@ -12,8 +12,9 @@ import type { Recommender } from './recommender.js';
 import { SKIP_REASONS } from './recs-rules.js';
 import type { RecsStore } from './recs-store.js';
 
-/** Events absorbed per step before the runner yields the event loop to requests. */
+/** Events absorbed per step at most, and the time a step may hold the event loop before it yields to requests. */
 const STEP_EVENTS = 4_000;
+const STEP_MS = 5;
 /** How often an idle runner looks again (an append also wakes it). */
 const IDLE_MS = 250;
 const RETRY_MS = 5_000;
@@ -105,8 +106,9 @@ export class RecsRunner {
   private async step(): Promise<boolean> {
     const reader = this.reader!;
     const horizon = this.deps.log.horizon();
+    const until = performance.now() + STEP_MS;
     let taken = 0;
-    while (taken < STEP_EVENTS) {
+    while (taken < STEP_EVENTS && performance.now() < until) {
       await reader.fill(horizon);
       let e: LogEvent | undefined;
       let round = 0;
@@ -114,6 +116,7 @@ export class RecsRunner {
         this.absorb(e);
         taken++;
         round++;
+        if ((taken & 127) === 0 && performance.now() >= until) break;
       }
       if (round === 0 || reader.caughtUp) break;
     }
@@ -135,7 +138,8 @@ export class RecsRunner {
 
   private async commit(): Promise<void> {
     const { recommender, store } = this.deps;
-    const changes = recommender.takeChanges();
+    // Made in slices between which requests are answered; the loop absorbs nothing meanwhile.
+    const changes = await recommender.takeChangesInSteps(() => new Promise((resolve) => setImmediate(resolve)));
     await store.commit({ positions: this.reader!.positions(), absorbed: recommender.absorbed, skipped: recommender.skippedCounts() }, changes);
     this.pending = 0;
     this.lastCommitAt = Date.now();
