@@ -7,10 +7,12 @@ import { dirname } from 'node:path';
 import type { ItemRecord, ModelMeta, ModelRecords, ShopperRecord, StoreRecord } from './item-model.js';
 import type { RecsCheckpoint, RecsStore, StoredModels } from './recs-store.js';
 
+/** Rows written between two yields to the event loop while a checkpoint commits. */
+const ROWS_PER_SLICE = 500;
+
 export class SqliteRecsStore implements RecsStore {
   private readonly db: Database.Database;
   private readonly stmts;
-  private readonly commitTx: (checkpoint: string, changes: ReadonlyMap<string, ModelRecords>) => void;
 
   constructor(path: string) {
     mkdirSync(dirname(path), { recursive: true });
@@ -40,18 +42,6 @@ export class SqliteRecsStore implements RecsStore {
       deleteShopper: db.prepare<[string, string]>('DELETE FROM recs_shoppers WHERE tenant = ? AND shopper = ?'),
       saveStore: db.prepare<[string, string, string]>('INSERT OR REPLACE INTO recs_stores (tenant, store, record) VALUES (?, ?, ?)'),
     };
-    this.commitTx = db.transaction((checkpoint, changes) => {
-      const s = this.stmts;
-      for (const [tenant, c] of changes) {
-        s.saveMeta.run(tenant, JSON.stringify(c.meta));
-        // Removals first: a shopper forgotten and seen again within one checkpoint is in both.
-        for (const shopper of c.removedShoppers) s.deleteShopper.run(tenant, shopper);
-        for (const r of c.items) s.saveItem.run(tenant, r.item, JSON.stringify(r));
-        for (const r of c.shoppers) s.saveShopper.run(tenant, r.shopper, JSON.stringify(r));
-        for (const r of c.stores) s.saveStore.run(tenant, r.store, JSON.stringify(r));
-      }
-      s.saveCheckpoint.run(checkpoint);
-    });
   }
 
   async load(): Promise<StoredModels> {
@@ -69,8 +59,41 @@ export class SqliteRecsStore implements RecsStore {
     return { checkpoint: row === undefined ? undefined : (JSON.parse(row.checkpoint) as RecsCheckpoint), tenants };
   }
 
+  /**
+   * One transaction, written a slice of rows at a time with the event loop free between slices: a
+   * checkpoint of a large model (thousands of items) in one piece held every request up for
+   * seconds. Only the runner uses this connection, so nothing else joins the open transaction; a
+   * crash before COMMIT leaves the previous checkpoint whole.
+   */
   async commit(checkpoint: RecsCheckpoint, changes: ReadonlyMap<string, ModelRecords>): Promise<void> {
-    this.commitTx(JSON.stringify(checkpoint), changes);
+    const s = this.stmts;
+    let rows = 0;
+    const row = (): Promise<void> | undefined => (++rows % ROWS_PER_SLICE === 0 ? new Promise((resolve) => setImmediate(resolve)) : undefined);
+    this.db.exec('BEGIN');
+    try {
+      for (const [tenant, c] of changes) {
+        s.saveMeta.run(tenant, JSON.stringify(c.meta));
+        // Removals first: a shopper forgotten and seen again within one checkpoint is in both.
+        for (const shopper of c.removedShoppers) {
+          s.deleteShopper.run(tenant, shopper);
+          await row();
+        }
+        for (const r of c.items) {
+          s.saveItem.run(tenant, r.item, JSON.stringify(r));
+          await row();
+        }
+        for (const r of c.shoppers) {
+          s.saveShopper.run(tenant, r.shopper, JSON.stringify(r));
+          await row();
+        }
+        for (const r of c.stores) s.saveStore.run(tenant, r.store, JSON.stringify(r));
+      }
+      s.saveCheckpoint.run(JSON.stringify(checkpoint));
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
   }
 
   async close(): Promise<void> {
