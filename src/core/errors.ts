@@ -58,6 +58,8 @@ export const errorCatalogue = {
   overloaded: { status: 503, iothubCode: 'ServiceUnavailable', connack: 3, message: 'The server is overloaded; retry later' },
   // A backend (the database, the log's servers) cannot be reached; the process reconnects by itself.
   unavailable: { status: 503, iothubCode: 'ServiceUnavailable', connack: 3, message: 'A backend this server needs is unreachable; retry later' },
+  // The data directory's file system is full: the append was rolled back; it succeeds again once space returns.
+  storage_full: { status: 503, iothubCode: 'ServiceUnavailable', message: 'The log\'s disk is full; retry later' },
   shutting_down: { status: 503, iothubCode: 'ServiceUnavailable', connack: 3, message: 'The server is shutting down' },
   // MQTT only (the statuses are what an HTTP route would answer, for the one table).
   unsupported_protocol_version: { status: 400, iothubCode: 'ArgumentInvalid', connack: 1, message: 'Only MQTT 3.1.1 (protocol level 4) is supported' },

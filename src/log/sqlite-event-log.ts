@@ -264,7 +264,12 @@ export class SqliteEventLog implements EventLog {
     try {
       positions = this.appender.append(group);
     } catch (cause) {
-      const err = new OmniError('internal', `The log could not commit the append: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+      // A full disk is an expected condition, not a bug: the transaction rolled back, and the
+      // same append succeeds once space returns (SQLite reports it as SQLITE_FULL).
+      const full = (cause as { code?: unknown } | null)?.code === 'SQLITE_FULL';
+      const err = full
+        ? new OmniError('storage_full', 'The log could not commit the append: its disk is full', { cause, retryAfterSeconds: 5 })
+        : new OmniError('internal', `The log could not commit the append: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
       for (const g of group) g.reject(err);
       return;
     }

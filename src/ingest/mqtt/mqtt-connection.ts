@@ -22,7 +22,7 @@ import {
 
 /** Why a connection ended when no error did: the client left, or a rule of the session. */
 /** Refusals that mean "later": the connection ends once what is in flight is acknowledged. */
-const SLOW_DOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['quota_exceeded', 'overloaded', 'unavailable']);
+const SLOW_DOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['quota_exceeded', 'overloaded', 'unavailable', 'storage_full']);
 
 export const SESSION_END_REASONS = ['client_disconnect', 'connection_lost', 'keepalive_timeout', 'connect_timeout', 'session_taken_over'] as const;
 
