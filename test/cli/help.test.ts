@@ -31,12 +31,13 @@ describe('omnistream help', () => {
   test('start --help lists start\'s flags, those of the settings included', async () => {
     const r = await omnistream(['start', '--help']);
     assert.equal(r.code, 0);
-    assert.match(r.stdout, /^usage: omnistream start \[--config FILE\] \[--data DIR\] \[--host-name NAME\] \[--http-port N\] \[--https-port N\] \[--tls-cert FILE\] \[--tls-key FILE\] \[--mqtts-port N\] \[--mqtt-port N\] \[--demo\] \[--rate N\]$/m);
-    for (const flag of ['--config FILE', '--data DIR', '--http-port N', '--https-port N', '--mqtts-port N', '--mqtt-port N', '--host-name NAME', '--demo', '--tls-cert FILE', '--tls-key FILE', '-h, --help']) {
+    assert.match(r.stdout, /^usage: omnistream start \[--config FILE\] \[--data DIR\] \[--host-name NAME\] \[--http-port N\] \[--https-port N\] \[--tls-cert FILE\] \[--tls-key FILE\] \[--mqtts-port N\] \[--mqtt-port N\] \[--log nats:\/\/HOST:PORT\] \[--log-stream NAME\] \[--db postgres:\/\/USER@HOST:PORT\/DB\] \[--db-schema NAME\] \[--role ROLE\] \[--demo\] \[--rate N\]$/m);
+    for (const flag of ['--config FILE', '--data DIR', '--http-port N', '--https-port N', '--mqtts-port N', '--mqtt-port N', '--host-name NAME', '--demo', '--tls-cert FILE', '--tls-key FILE', '--log nats://HOST:PORT', '--db postgres://USER@HOST:PORT/DB', '--role ROLE', '-h, --help']) {
       assert.match(r.stdout, new RegExp(`^  ${flag} `, 'm'), flag);
     }
     assert.match(r.stdout, /--http-port N +plain HTTP listen port.*\(setting http\.port; env OMNISTREAM_HTTP_PORT; default 8080\)/);
     assert.match(r.stdout, /--mqtts-port N +MQTT over TLS.*\(setting mqtt\.tlsPort; env OMNISTREAM_MQTTS_PORT; default none\)/);
+    assert.match(r.stdout, /--role ROLE +what this process runs: `gateway`.*\(setting role; env OMNISTREAM_ROLE; default all\)/);
     assert.match(r.stdout, /^examples:\n {2}omnistream start --demo$/m);
   });
 
