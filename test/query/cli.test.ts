@@ -47,6 +47,54 @@ describe('omnistream query run', () => {
     assert.match(dropped.stderr, /LATE_EVENT_DROPPED/);
   });
 
+  test('out of order: adjusted to the watermark by default, dropped with --out-of-order-action drop, reordered within --out-of-order-tolerance', () => {
+    // Event 2 is 3 s behind event 1: within the 5 s late-arrival default, behind the 0 s out-of-order one.
+    const rows = (r: { code: number | null; stdout: string; stderr: string }) => {
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim().split('\n').map((l) => JSON.parse(l).row as unknown);
+    };
+    const args = [`${fixtures}/ordering.saql`, '--input', `input=${fixtures}/ordering.jsonl`];
+    assert.deepEqual(rows(cli(...args)), [
+      { id: 1, ts: '2023-01-01T12:00:10.0000000Z' },
+      { id: 2, ts: '2023-01-01T12:00:10.0000000Z' },
+      { id: 3, ts: '2023-01-01T12:00:12.0000000Z' },
+    ]);
+    const dropped = cli(...args, '--out-of-order-action', 'drop');
+    assert.deepEqual(rows(dropped), [
+      { id: 1, ts: '2023-01-01T12:00:10.0000000Z' },
+      { id: 3, ts: '2023-01-01T12:00:12.0000000Z' },
+    ]);
+    assert.equal(dropped.stderr.match(/OUT_OF_ORDER_EVENT_DROPPED/g)?.length, 1);
+    assert.deepEqual(rows(cli(...args, '--out-of-order-tolerance', '5s')), [
+      { id: 2, ts: '2023-01-01T12:00:07.0000000Z' },
+      { id: 1, ts: '2023-01-01T12:00:10.0000000Z' },
+      { id: 3, ts: '2023-01-01T12:00:12.0000000Z' },
+    ]);
+    // 3 s behind is past a 2 s tolerance.
+    assert.deepEqual(rows(cli(...args, '--out-of-order-tolerance', '00:00:02', '--out-of-order-action', 'drop')), [
+      { id: 1, ts: '2023-01-01T12:00:10.0000000Z' },
+      { id: 3, ts: '2023-01-01T12:00:12.0000000Z' },
+    ]);
+  });
+
+  test('JSON references, as JSON lines or a JSON array, keep their types: the number 1 joins 1, not \'1\'', () => {
+    for (const file of ['products.jsonl', 'products.json']) {
+      const r = cli(`${fixtures}/products.saql`, '--input', `input=${fixtures}/orders.jsonl`, '--reference', `products=${fixtures}/${file}`);
+      assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), [
+        { output: 'output', row: { sku: 1, name: 'Tea', amount: 5 } },
+        { output: 'output', row: { sku: 2, name: 'Coffee', amount: 3 } },
+      ], file);
+    }
+  });
+
+  test('a malformed JSON reference exits 1 naming the file', () => {
+    const r = cli(`${fixtures}/products.saql`, '--input', `input=${fixtures}/orders.jsonl`, '--reference', `products=${fixtures}/ordering.saql`);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /reference test\/query\/fixtures\/ordering\.saql: malformed JSON/);
+    assert.equal(r.stdout, '');
+  });
+
   test('an idle input: its window closes once arrival time − 5 s passes the end, between the other input\'s rows', () => {
     const r = cli(`${fixtures}/idle.saql`, '--input', `StoreA=${fixtures}/store-a.jsonl`, '--input', `StoreB=${fixtures}/store-b.jsonl`);
     assert.equal(r.code, 0, r.stderr);

@@ -15,6 +15,8 @@ interface Example {
   /** Inputs and references; `udf` / `uda`: a JavaScript function file (```js udf=NAME). */
   readonly files: { readonly kind: 'input' | 'reference' | 'udf' | 'uda'; readonly name: string; readonly ext: string; readonly text: string }[];
   readonly output: string;
+  /** More `query run` flags, from a ```text flags block (the event-ordering policy). */
+  readonly flags: readonly string[];
 }
 
 function examplesOf(markdown: string): Example[] {
@@ -25,15 +27,17 @@ function examplesOf(markdown: string): Example[] {
     const body = parts[i + 1]!.split(/\n## |\n### /)[0]!;
     let query = '';
     let output = '';
+    let flags: string[] = [];
     const files: Example['files'][number][] = [];
     for (const m of body.matchAll(/```(\w+)([^\n]*)\n([\s\S]*?)```/g)) {
       const [, lang, info, text] = m as unknown as [string, string, string, string];
       const attr = /(input|reference|udf|uda)=(\w+)/.exec(info);
       if (lang === 'sql') query = text;
-      else if (attr) files.push({ kind: attr[1] as Example['files'][number]['kind'], name: attr[2]!, ext: lang === 'csv' ? 'csv' : lang === 'js' ? 'js' : 'jsonl', text });
+      else if (attr) files.push({ kind: attr[1] as Example['files'][number]['kind'], name: attr[2]!, ext: lang === 'csv' || lang === 'js' || lang === 'json' ? lang : 'jsonl', text });
       else if (info.trim() === 'output') output = text;
+      else if (info.trim() === 'flags') flags = text.trim().split(/\s+/);
     }
-    examples.push({ name, query, files, output });
+    examples.push({ name, query, files, output, flags });
   }
   return examples;
 }
@@ -47,6 +51,7 @@ async function run(example: Example): Promise<{ code: number; stdout: string; st
     writeFileSync(path, f.text);
     args.push(`--${f.kind}`, `${f.name}=${path}`);
   }
+  args.push(...example.flags);
   let stdout = '', stderr = '';
   const sink = (append: (s: string) => void) => new Writable({ write(chunk, _e, done) { append(String(chunk)); done(); } });
   const code = await queryRunCommand(args, { stdout: sink((s) => { stdout += s; }), stderr: sink((s) => { stderr += s; }) });
