@@ -2,7 +2,7 @@
 // same answer over the same pre-decoded events, in the same process, and reports events/s for
 // both and their ratio (median of several runs). A speed is only worth quoting for a right answer,
 // so the process exits with 1 when any run of the engine disagrees with its loop.
-//   npx tsx bench/query.ts [--events N] [--runs R]
+//   npx tsx bench/query.ts [--events N] [--runs R] [--only tumbling|hopping|session]
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { compileQuery, type Row } from '../src/query/index.js';
@@ -36,6 +36,8 @@ const flag = (name: string, fallback: number) => {
 };
 const eventCount = flag('--events', 1_000_000);
 const runs = flag('--runs', 5);
+/** One scenario by the first word of its name, to profile it alone (`node --cpu-prof`). */
+const only = args.includes('--only') ? args[args.indexOf('--only') + 1] : undefined;
 const catalogueSize = 10_000;
 const shoppers = 20_000;
 const start = Date.UTC(2024, 0, 1);
@@ -198,22 +200,33 @@ GROUP BY shopper, SessionWindow(second, 30, 600) OVER (PARTITION BY shopper)`,
 
 // --- measurement -------------------------------------------------------------------------------
 
-function measure(fn: () => Digest): { seconds: number; digest: Digest } {
+/**
+ * Wall-clock and CPU seconds (all of the process's threads, the collector's too). On a shared
+ * machine the wall clock includes time spent waiting for a core; CPU time does not.
+ */
+function measure(fn: () => Digest): { seconds: number; cpuSeconds: number; digest: Digest } {
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const digest = fn();
-  return { seconds: (performance.now() - t0) / 1000, digest };
+  const seconds = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { seconds, cpuSeconds: (c.user + c.system) / 1e6, digest };
 }
 
 function main(): void {
   console.log(`machine: ${machine()}`);
-  console.log(`command: npx tsx bench/query.ts --events ${eventCount} --runs ${runs}`);
+  console.log(`command: npx tsx bench/query.ts --events ${eventCount} --runs ${runs}${only ? ` --only ${only}` : ''}`);
   console.log(`events: ${eventCount.toLocaleString('en-US')} pre-decoded click objects (ISO time strings, parsed by both sides); median of ${runs} runs`);
   console.log(`load average at start: ${loadAverage()} (other processes on the machine skew both sides)\n`);
   const events = makeEvents(eventCount);
   const wrong: string[] = [];
-  for (const scenario of [tumblingJoin, hoppingAverage, sessionPerShopper]) {
+  const scenarios = [tumblingJoin, hoppingAverage, sessionPerShopper].filter((s) => only === undefined || s.name.startsWith(only));
+  if (scenarios.length === 0) throw new Error(`--only ${only}: no scenario's name starts with it (tumbling, hopping, session)`);
+  for (const scenario of scenarios) {
     const engineTimes: number[] = [];
     const loopTimes: number[] = [];
+    const engineCpu: number[] = [];
+    const loopCpu: number[] = [];
     let rows = 0;
     let agrees = true;
     // One untimed warm-up each, then alternate so both see the same machine state.
@@ -224,6 +237,8 @@ function main(): void {
       const l = measure(() => scenario.loop(events));
       engineTimes.push(e.seconds);
       loopTimes.push(l.seconds);
+      engineCpu.push(e.cpuSeconds);
+      loopCpu.push(l.cpuSeconds);
       agrees &&= sameAnswer(e.digest, l.digest);
       rows = e.digest.rows;
     }
@@ -234,6 +249,9 @@ function main(): void {
     console.log(`  engine        ${fmt(engineRate)} events/s   (runs ${eachRun(engineTimes)})`);
     console.log(`  hand-written  ${fmt(loopRate)} events/s   (runs ${eachRun(loopTimes)})`);
     console.log(`  ratio         ${(engineRate / loopRate).toFixed(2)} × the hand-written loop`);
+    const engineCpuRate = eventCount / median(engineCpu);
+    const loopCpuRate = eventCount / median(loopCpu);
+    console.log(`  per CPU-second engine ${fmt(engineCpuRate).trim()}, hand-written ${fmt(loopCpuRate).trim()} events: ${(engineCpuRate / loopCpuRate).toFixed(2)} ×`);
     console.log(`  same answer   ${agrees ? 'yes' : 'NO'} (${rows.toLocaleString('en-US')} rows)\n`);
   }
   console.log(`load average at end: ${loadAverage()}`);
