@@ -117,7 +117,10 @@ export class ItemModel {
   private readonly itemIds = new Map<string, ItemState>();
   /** In least-recent-first order: a Map keeps insertion order, and a touch re-inserts. */
   private readonly shoppers = new Map<string, ShopperState>();
-  private readonly stores = new Map<string, Map<ItemState, number>>();
+  /** Per store, item id → decayed popularity: the same flat table as co-occurrences (no boxed number per addition). */
+  private readonly stores = new Map<string, PairCounts>();
+  /** The last store added to: events of one store come in runs, so most additions skip the lookup. */
+  private lastStore: { key: string; pop: PairCounts } | null = null;
   private originMs = 0;
   private originSet = false;
   private clockMs = 0;
@@ -258,9 +261,13 @@ export class ItemModel {
   }
 
   private addStorePopularity(store: string, item: ItemState, amount: number): void {
-    let pop = this.stores.get(store);
-    if (pop === undefined) this.stores.set(store, (pop = new Map()));
-    pop.set(item, (pop.get(item) ?? 0) + amount);
+    let last = this.lastStore;
+    if (last === null || last.key !== store) {
+      let pop = this.stores.get(store);
+      if (pop === undefined) this.stores.set(store, (pop = new PairCounts()));
+      this.lastStore = last = { key: store, pop };
+    }
+    last.pop.add(item.id, amount);
     this.dirtyStores.add(store);
   }
 
@@ -319,7 +326,7 @@ export class ItemModel {
       if (!item.dirty) this.markDirty(item);
     }
     for (const [store, pop] of this.stores) {
-      for (const [item, n] of pop) pop.set(item, n * f);
+      pop.scale(f);
       this.dirtyStores.add(store);
     }
     this.originMs = toMs;
@@ -393,7 +400,7 @@ export class ItemModel {
       const unit = this.unit;
       const source: Iterable<[string, number]> = inStore === undefined
         ? this.items.map((i) => [i.key, i.popularity * unit] as [string, number])
-        : [...inStore].map(([i, n]) => [i.key, n * unit] as [string, number]);
+        : inStore.entries().map(([id, n]) => [this.items[id]!.key, n * unit] as [string, number]);
       cached = { version: this.version, list: topOf(source, POPULAR_KEPT) };
       this.popularCache.set(cacheKey, cached);
     }
@@ -421,16 +428,20 @@ export class ItemModel {
   }
 
   /**
-   * As takeChanges, made a slice at a time with `pause()` between slices, so a large checkpoint
-   * does not hold up requests. The model must not absorb anything until it resolves (the records
-   * are read from the live state).
+   * As takeChanges, made a slice of `sliceMs` at a time with `pause()` between slices, so a large
+   * checkpoint does not hold up requests. The model must not absorb anything until it resolves (the
+   * records are read from the live state). Sliced by time: items carry very different pair counts.
    */
-  async takeChangesInSteps(pause: () => Promise<void>, slice = 500): Promise<ModelRecords> {
+  async takeChangesInSteps(pause: () => Promise<void>, sliceMs = 2): Promise<ModelRecords> {
     const changed = this.takeChanged();
     const items: ItemRecord[] = [];
+    let sliceEnds = performance.now() + sliceMs;
     for (let i = 0; i < changed.items.length; i++) {
       items.push(this.itemRecord(changed.items[i]!));
-      if (i % slice === slice - 1) await pause();
+      if ((i & 15) === 15 && performance.now() >= sliceEnds) {
+        await pause();
+        sliceEnds = performance.now() + sliceMs;
+      }
     }
     return { ...changed, items, stores: changed.stores.map((st) => this.storeRecord(st)) };
   }
@@ -462,6 +473,7 @@ export class ItemModel {
     this.itemIds.clear();
     this.shoppers.clear();
     this.stores.clear();
+    this.lastStore = null;
     this.popularCache.clear();
     const m = records.meta;
     this.originMs = m.originMs;
@@ -499,7 +511,9 @@ export class ItemModel {
       this.shoppers.set(s.key, s);
     }
     for (const r of records.stores) {
-      this.stores.set(r.store, new Map(r.popularity.map(([item, n]) => [itemOf(item), n])));
+      const pop = new PairCounts();
+      for (const [item, n] of r.popularity) pop.add(itemOf(item).id, n);
+      this.stores.set(r.store, pop);
     }
     this.dirtyItems.clear();
     this.dirtyShoppers.clear();
@@ -516,7 +530,7 @@ export class ItemModel {
   }
 
   private storeRecord(store: string): StoreRecord {
-    return { store, popularity: [...(this.stores.get(store) ?? [])].map(([i, n]) => [i.key, n] as const) };
+    return { store, popularity: (this.stores.get(store)?.entries() ?? []).map(([id, n]) => [this.items[id]!.key, n] as const) };
   }
 }
 

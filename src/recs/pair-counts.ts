@@ -2,28 +2,31 @@
 // times per event, so they live in an open-addressing table of two typed arrays (ids, counts) with
 // linear probing: an addition is one or two probes into flat memory, where a Map costs a chain of
 // hops and a boxed number per entry. Iteration order is the table's; callers that need an order sort.
+// A slot holds id + 1, so 0 is empty and a fresh (zeroed) array needs no fill: a model makes one
+// table per item and grows each a few times, and filling them showed in profiles.
 
-const EMPTY = -1;
+const EMPTY = 0;
 
 export class PairCounts {
-  private ids = new Int32Array(32).fill(EMPTY);
+  private ids = new Int32Array(32);
   private counts = new Float64Array(32);
   private mask = 31;
   size = 0;
 
   add(id: number, amount: number): void {
-    let i = Math.imul(id, 0x9e3779b1) >>> 0 & this.mask;
+    const slot = id + 1;
+    let i = Math.imul(slot, 0x9e3779b1) >>> 0 & this.mask;
     const ids = this.ids;
     for (;;) {
       const at = ids[i]!;
-      if (at === id) {
+      if (at === slot) {
         this.counts[i]! += amount;
         return;
       }
       if (at === EMPTY) break;
       i = (i + 1) & this.mask;
     }
-    ids[i] = id;
+    ids[i] = slot;
     this.counts[i] = amount;
     // At most half full, so a probe ends soon; growing four-fold, a busy item is copied a few times only.
     if (++this.size * 2 > this.mask) this.resize(this.ids.length * 4);
@@ -31,17 +34,27 @@ export class PairCounts {
 
   private resize(capacity: number): void {
     const { ids, counts } = this;
-    this.ids = new Int32Array(capacity).fill(EMPTY);
-    this.counts = new Float64Array(capacity);
-    this.mask = capacity - 1;
-    this.size = 0;
-    for (let i = 0; i < ids.length; i++) if (ids[i] !== EMPTY) this.add(ids[i]!, counts[i]!);
+    const newIds = new Int32Array(capacity);
+    const newCounts = new Float64Array(capacity);
+    const mask = capacity - 1;
+    // Every slot is distinct: a re-insertion only looks for a free place.
+    for (let i = 0; i < ids.length; i++) {
+      const slot = ids[i]!;
+      if (slot === EMPTY) continue;
+      let j = Math.imul(slot, 0x9e3779b1) >>> 0 & mask;
+      while (newIds[j] !== EMPTY) j = (j + 1) & mask;
+      newIds[j] = slot;
+      newCounts[j] = counts[i]!;
+    }
+    this.ids = newIds;
+    this.counts = newCounts;
+    this.mask = mask;
   }
 
   /** Calls `visit` with each partner and its count. */
   forEach(visit: (id: number, count: number) => void): void {
     const { ids, counts } = this;
-    for (let i = 0; i < ids.length; i++) if (ids[i] !== EMPTY) visit(ids[i]!, counts[i]!);
+    for (let i = 0; i < ids.length; i++) if (ids[i] !== EMPTY) visit(ids[i]! - 1, counts[i]!);
   }
 
   scale(f: number): void {

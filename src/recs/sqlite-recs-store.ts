@@ -7,8 +7,11 @@ import { dirname } from 'node:path';
 import type { ItemRecord, ModelMeta, ModelRecords, ShopperRecord, StoreRecord } from './item-model.js';
 import type { RecsCheckpoint, RecsStore, StoredModels } from './recs-store.js';
 
-/** Rows written between two yields to the event loop while a checkpoint commits. */
-const ROWS_PER_SLICE = 500;
+/**
+ * How long a checkpoint may write before it yields to the event loop. By time, not rows: an item's
+ * row carries up to twice `neighbours` pairs, and 500 such rows held requests up for ~100 ms.
+ */
+const SLICE_MS = 2;
 
 export class SqliteRecsStore implements RecsStore {
   private readonly db: Database.Database;
@@ -67,8 +70,14 @@ export class SqliteRecsStore implements RecsStore {
    */
   async commit(checkpoint: RecsCheckpoint, changes: ReadonlyMap<string, ModelRecords>): Promise<void> {
     const s = this.stmts;
-    let rows = 0;
-    const row = (): Promise<void> | undefined => (++rows % ROWS_PER_SLICE === 0 ? new Promise((resolve) => setImmediate(resolve)) : undefined);
+    let sliceEnds = performance.now() + SLICE_MS;
+    const row = (): Promise<void> | undefined => {
+      if (performance.now() < sliceEnds) return undefined;
+      return new Promise((resolve) => setImmediate(() => {
+        sliceEnds = performance.now() + SLICE_MS;
+        resolve();
+      }));
+    };
     this.db.exec('BEGIN');
     try {
       for (const [tenant, c] of changes) {
