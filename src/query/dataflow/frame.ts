@@ -23,6 +23,28 @@ export interface Frame {
 /** A compiled expression: its value for a frame. */
 export type Evaluator = (frame: Frame) => Value;
 
+/**
+ * What a column reference with one name reads: a field of one source's record. A number read
+ * through an Evaluator comes back boxed (a heap number per call, when the record holds it as a
+ * double); SUM and AVG read such a field themselves to add it unboxed.
+ */
+export interface FieldRead {
+  readonly slot: number;
+  readonly name: string;
+}
+
+const fieldReads = new WeakMap<Evaluator, FieldRead>();
+
+/** Marks `evaluate` as reading `read` (it must give the field's value for a plain record). */
+export function markFieldRead(evaluate: Evaluator, read: FieldRead): Evaluator {
+  fieldReads.set(evaluate, read);
+  return evaluate;
+}
+
+export function fieldReadOf(evaluate: Evaluator): FieldRead | undefined {
+  return fieldReads.get(evaluate);
+}
+
 /** Where a statement's operators send their results. */
 export interface FrameSink {
   push(frame: Frame): void;

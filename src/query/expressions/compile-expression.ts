@@ -3,7 +3,7 @@
 // semantic analysis, which evaluated the same constants (evaluateConstant) and checked every
 // argument, so a static fault found here is the engine's bug (InternalError), not the query's.
 import { assertNever, InternalError, QueryError, type EventDiagnosticCode, type SourcePosition } from '../model/errors.js';
-import type { Evaluator, Frame } from '../dataflow/frame.js';
+import { markFieldRead, type Evaluator, type Frame } from '../dataflow/frame.js';
 import { isTimeUnit, unitMs, type DatePart } from '../model/time.js';
 import { compareValues, DateTime, getField, isTrue, metadataOf, typeOf, type Value } from '../model/values.js';
 import { children, type CallExpression, type Expression, type Located } from '../syntax/ast.js';
@@ -497,7 +497,7 @@ export function pathFrom(slot: number, names: readonly string[]): Evaluator {
   const [n0] = names;
   const l0 = n0!.toLowerCase();
   if (names.length === 1) {
-    return (f) => {
+    return markFieldRead((f) => {
       const rec = f.slots[slot] ?? null;
       // The usual case, a primitive field spelled as in a plain record (a JSON object), read without
       // a call: on such a record a primitive is always the record's own (see getField).
@@ -506,7 +506,7 @@ export function pathFrom(slot: number, names: readonly string[]): Evaluator {
         if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
       }
       return getField(rec, n0!, l0);
-    };
+    }, { slot, name: n0! });
   }
   const tail = pathOn(names.slice(1));
   return (f) => {

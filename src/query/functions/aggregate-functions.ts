@@ -1,7 +1,7 @@
 // Aggregates over a window's group. Each is compiled once into an Aggregator whose state is plain
 // data (a number, a value, an object of numbers, a Map), so window state can be checkpointed.
 // `add` returns the new state: COUNT and SUM keep a bare number and allocate nothing per group.
-import type { Evaluator, Frame } from '../dataflow/frame.js';
+import { fieldReadOf, type Evaluator, type Frame } from '../dataflow/frame.js';
 import { compareValues, keyOf, newRow, toJson, type Value } from '../model/values.js';
 import { toNumber } from '../model/conversions.js';
 
@@ -57,8 +57,23 @@ interface Collected { items: Value[] }
 
 const wholeEvent: Evaluator = (f) => f.slots[0] ?? null;
 
+/**
+ * toNumber(value(f)) where `value` reads field `name` of slot `slot`: a number in a plain record
+ * is read here, so it stays unboxed in the caller (small enough for V8 to inline); anything else
+ * goes through `value` as before.
+ */
+function numberAt(f: Frame, slot: number, name: string, value: Evaluator): number | null {
+  const rec = f.slots[slot];
+  if (rec !== null && rec !== undefined && Object.getPrototypeOf(rec) === Object.prototype) {
+    const v = (rec as Record<string, unknown>)[name];
+    if (typeof v === 'number') return v;
+  }
+  return toNumber(value(f));
+}
+
 export function createAggregator(a: AggregateArguments): Aggregator {
   const value = a.value ?? wholeEvent;
+  const field = fieldReadOf(value);
   switch (a.name) {
     case 'count':
       if (a.distinct) {
@@ -78,7 +93,7 @@ export function createAggregator(a: AggregateArguments): Aggregator {
       return typed<number | SumBox | null>({
         init: () => null,
         add: (sum, f) => {
-          const n = toNumber(value(f));
+          const n = field === undefined ? toNumber(value(f)) : numberAt(f, field.slot, field.name, value);
           if (n === null) return sum;
           if (sum !== null && typeof sum === 'object') {
             sum.total += n;
@@ -92,7 +107,11 @@ export function createAggregator(a: AggregateArguments): Aggregator {
     case 'avg':
       return typed<Avg>({
         init: () => ({ sum: 0, n: 0 }),
-        add: (s, f) => { const n = toNumber(value(f)); if (n !== null) { s.sum += n; s.n++; } return s; },
+        add: (s, f) => {
+          const n = field === undefined ? toNumber(value(f)) : numberAt(f, field.slot, field.name, value);
+          if (n !== null) { s.sum += n; s.n++; }
+          return s;
+        },
         result: (s) => (s.n > 0 ? s.sum / s.n : null),
       });
     case 'min': case 'max': {

@@ -124,6 +124,22 @@ export function parseDateTime(text: string): number | null {
  * expression or a Date: event timestamps are parsed once per event on the hot path.
  */
 function parseCanonicalDateTime(s: string): number | null {
+  // Events often share their timestamp text with the event before: the same text (equal, not
+  // necessarily the same string) gives the remembered time, without parsing it again.
+  if (s === lastText) return lastTime;
+  const time = parseCanonicalText(s);
+  if (time !== null) {
+    lastText = s;
+    lastTime = time;
+  }
+  return time;
+}
+
+/** The last text parseCanonicalDateTime parsed, and its time. */
+let lastText = '';
+let lastTime = 0;
+
+function parseCanonicalText(s: string): number | null {
   const n = s.length;
   if (n < 20 || s.charCodeAt(10) !== 84 /* T */ || (s.charCodeAt(n - 1) | 32) !== 122 /* z */ || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45 || s.charCodeAt(13) !== 58 || s.charCodeAt(16) !== 58) return null;
   const y = digits(s, 0, 4), mo = digits(s, 5, 2), d = digits(s, 8, 2), h = digits(s, 11, 2), mi = digits(s, 14, 2), sec = digits(s, 17, 2);
