@@ -24,6 +24,9 @@ export interface Credential {
   readonly l: number;
 }
 
+/** How long a registering tab keeps the lock after storing the new device (see register). */
+const HANDOVER_MS = 250;
+
 /** Renew once less than this share of the token's lifetime is left. */
 const RENEW_AT = 0.2;
 
@@ -104,7 +107,12 @@ export class Credentials {
         const r = (await res.json()) as { deviceId: string; primaryKey: string; sasToken: string; expiresAt: string; hostName: string };
         const e = Date.parse(r.expiresAt);
         // The expiry is by the server's clock; a page clock off by minutes still renews hours early.
-        return this.save({ d: r.deviceId, k: r.primaryKey, h: r.hostName, t: r.sasToken, e, l: Math.max(60_000, e - now) });
+        const c = this.save({ d: r.deviceId, k: r.primaryKey, h: r.hostName, t: r.sasToken, e, l: Math.max(60_000, e - now) });
+        // Chromium hands a localStorage write to other tabs' processes asynchronously, apart from
+        // the lock's release: a tab waiting on the lock could read no credential and register a
+        // second device. Holding the lock a moment longer (once per device) lets the write land.
+        if (this.env.lock) await new Promise((resolve) => this.env.setTimer(() => resolve(undefined), HANDOVER_MS));
+        return c;
       }
     } catch {
       outcome = { k: 'retry' };
