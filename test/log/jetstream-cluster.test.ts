@@ -130,10 +130,22 @@ async function leaderOf(jsm: JetStreamManager, partition: number): Promise<strin
   return (await jsm.streams.info(streamName(PREFIX, partition)).catch(() => undefined))?.cluster?.leader;
 }
 
+/** A read the log answers `unavailable` (503, Retry-After) is tried again, as a feed client does. */
+async function readPage(log: EventLog, p: number, seq: number): ReturnType<EventLog['read']> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await log.read(p, { kind: 'sequence', sequenceNumber: seq }, 1_000);
+    } catch (err) {
+      if (attempt >= 10 || !(err instanceof OmniError) || err.code !== 'unavailable') throw err;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  }
+}
+
 async function readAll(log: EventLog, p: number): Promise<StoredMessage[]> {
   const out: StoredMessage[] = [];
   for (let seq = 0; ;) {
-    const page = await log.read(p, { kind: 'sequence', sequenceNumber: seq }, 1_000);
+    const page = await readPage(log, p, seq);
     out.push(...page.messages);
     if (page.messages.length === 0) return out;
     seq = page.nextSequenceNumber;
