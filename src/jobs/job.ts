@@ -12,6 +12,7 @@ import type { JobMetrics } from './job-metrics.js';
 import type { JobStore } from './job-store.js';
 import { LogSource } from './log-source.js';
 import { StreamSource } from './stream-source.js';
+import { IdleWait } from '../log/idle-wait.js';
 
 /** Where a query input's events come from. */
 export type InputBinding = { readonly kind: 'log' } | { readonly kind: 'stream'; readonly output: string };
@@ -126,8 +127,7 @@ export class Job {
   /** The event being pushed, for diagnostics that drop it. */
   private current: JobEvent | null = null;
   private running: Promise<void> | null = null;
-  private wake: (() => void) | null = null;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly idle = new IdleWait();
   private unsubscribe: (() => void) | null = null;
   private stopRequested = false;
   /** Resolves when a stop is asked for: a job waiting for its reference data stops waiting. */
@@ -186,7 +186,7 @@ export class Job {
   async stop(remember = true): Promise<void> {
     this.stopRequested = true;
     this.stopNow();
-    this.wake?.();
+    this.idle.wakeUp();
     if (this.running) await this.running;
     this.running = null;
     if (remember && this.sources.log) await this.commit(true);
@@ -362,12 +362,7 @@ export class Job {
   // --- running ------------------------------------------------------------------------------
 
   private async loop(): Promise<void> {
-    const wakeUp = (): void => {
-      const w = this.wake;
-      this.wake = null;
-      w?.();
-    };
-    this.unsubscribe = this.sources.log ? this.sources.log.onData(wakeUp) : null;
+    this.unsubscribe = this.sources.log ? this.sources.log.onData(() => this.idle.wakeUp()) : null;
     try {
       while (!this.stopRequested) {
         let caughtUp: boolean;
@@ -397,16 +392,7 @@ export class Job {
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = () => {
-        clearTimeout(this.timer);
-        resolve();
-      };
-      this.timer = setTimeout(() => {
-        this.wake = null;
-        resolve();
-      }, ms);
-    });
+    return this.idle.sleep(ms);
   }
 
   /** Takes what the inputs hold below their horizon; returns true when caught up with it. */

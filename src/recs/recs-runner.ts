@@ -11,6 +11,7 @@ import { LogReader, type LogEvent } from './log-reader.js';
 import type { Recommender } from './recommender.js';
 import { SKIP_REASONS } from './recs-rules.js';
 import type { RecsStore } from './recs-store.js';
+import { IdleWait } from '../log/idle-wait.js';
 
 /** Events absorbed per step at most, and the time a step may hold the event loop before it yields to requests. */
 const STEP_EVENTS = 4_000;
@@ -32,8 +33,7 @@ export class RecsRunner {
   private reader: LogReader | undefined;
   private running: Promise<void> | undefined;
   private stopping = false;
-  private wake: (() => void) | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly idle = new IdleWait();
   /** Events taken since the last commit. */
   private pending = 0;
   private lastCommitAt = 0;
@@ -154,22 +154,11 @@ export class RecsRunner {
   }
 
   private wakeUp(): void {
-    const w = this.wake;
-    this.wake = undefined;
-    w?.();
+    this.idle.wakeUp();
   }
 
   private sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      this.wake = () => {
-        clearTimeout(this.timer);
-        resolve();
-      };
-      this.timer = setTimeout(() => {
-        this.wake = undefined;
-        resolve();
-      }, ms);
-    });
+    return this.idle.sleep(ms);
   }
 
   /** Finishes the step under way and commits what it absorbed. */
