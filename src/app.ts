@@ -6,6 +6,7 @@ import { openFeed } from './feed/feed.js';
 import { healthRoutes } from './http/health-routes.js';
 import { Metrics } from './telemetry/metrics.js';
 import { HttpServer } from './http/server.js';
+import type { Route } from './http/route.js';
 import { deviceRoutes } from './ingest/device-routes.js';
 import { Ingestion } from './ingest/ingestion.js';
 import { registerRoutes } from './ingest/register-routes.js';
@@ -49,6 +50,8 @@ export interface RunningApp {
   readonly log: EventLog;
   readonly metrics: Metrics;
   readonly jobs: JobManager;
+  /** Every route the HTTP listener serves (what the security-model test walks). */
+  readonly routes: readonly Route[];
   /** Graceful stop: refuse new work, finish requests and appends in flight, close storage. */
   close(): Promise<void>;
 }
@@ -113,9 +116,10 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
       bridgeRoutes(auth, bridges),
       ...(recs ? [recs.routes(auth)] : []),
   ];
+  // A job worker's port answers for its health, metrics and jobs only.
+  const plugins = gateway ? [health, ...gatewayPlugins] : [health, jobRoutes(auth, jobs)];
   const server = new HttpServer({
-    // A job worker's port answers for its health, metrics and jobs only.
-    plugins: gateway ? [health, ...gatewayPlugins] : [health, jobRoutes(auth, jobs)],
+    plugins,
     cors: config.cors,
     trustProxy: config.http.trustProxy,
     timeouts: { headersMs: config.http.headersTimeout, requestMs: config.http.requestTimeout },
@@ -207,7 +211,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
 
   let closing: Promise<void> | undefined;
   return {
-    config, url, port: address.port, keys, registry, log, metrics, jobs,
+    config, url, port: address.port, keys, registry, log, metrics, jobs, routes: plugins.flatMap((p) => p.routes),
     httpsPort: ports.https, mqttPort: ports.mqtt, mqttsPort: ports.mqtts, certificateFile: certificate?.credentials.certFile,
     close() {
       closing ??= (async () => {
