@@ -1,9 +1,36 @@
 // Runs `omnistream start` as a real child process, for tests that kill it.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createInterface } from 'node:readline';
+import { build } from 'esbuild';
 
-const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CLI = join(ROOT, 'src/cli.ts');
+
+let compiled: Promise<string> | undefined;
+
+/**
+ * The sources transpiled once per test process (esbuild, file by file, about a second) into a
+ * temporary directory laid out as `npm run build` lays out dist/ (with no web pages or SDK), and
+ * removed when the process exits. A start from it skips tsx's loader: 0.75 s instead of 1.6 s on
+ * the shared 2-core machine, which is most of what a test that starts the server 20 times waits.
+ */
+function compiledCli(): Promise<string> {
+  compiled ??= (async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'omnistream-cli-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    const src = join(ROOT, 'src');
+    const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+    await build({ entryPoints: files.map((f) => join(src, f)), outbase: src, outdir: join(dir, 'dist'), platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+    copyFileSync(join(ROOT, 'package.json'), join(dir, 'package.json'));
+    symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'));
+    return join(dir, 'dist/cli.js');
+  })();
+  return compiled;
+}
 
 export interface ServerProcess {
   readonly child: ChildProcess;
@@ -12,8 +39,14 @@ export interface ServerProcess {
   readonly exited: Promise<number | NodeJS.Signals | null>;
 }
 
-export async function spawnServer(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'start', '--http-port', '0', ...args], {
+export interface SpawnOptions {
+  /** Start from the sources transpiled once (compiledCli) rather than through tsx: for tests that start the server many times. */
+  readonly compiled?: boolean;
+}
+
+export async function spawnServer(args: readonly string[], env: NodeJS.ProcessEnv = {}, options: SpawnOptions = {}): Promise<ServerProcess> {
+  const cli = options.compiled ? [await compiledCli()] : ['--import', 'tsx', CLI];
+  const child = spawn(process.execPath, [...cli, 'start', '--http-port', '0', ...args], {
     env: { ...process.env, OMNISTREAM_HTTP_HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
