@@ -10,8 +10,19 @@ function trackingTime(d: Date): string {
   return `${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${d.getUTCFullYear()} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
 }
 
+/**
+ * What a route let through. A write the data directory's file system had no room for — SQLite's
+ * SQLITE_FULL (the transaction was rolled back) from any store in it (consumer groups, registry,
+ * jobs, references), or a file write's ENOSPC — is an expected condition the client retries once
+ * space returns, as the log's own storage_full; anything else is a defect.
+ */
 export function toOmniError(err: unknown): OmniError {
-  return isOmniError(err) ? err : new OmniError('internal', undefined, { cause: err });
+  if (isOmniError(err)) return err;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
+    return new OmniError('storage_full', 'The data directory\'s disk is full: nothing was written; retry later', { cause: err, retryAfterSeconds: 5 });
+  }
+  return new OmniError('internal', undefined, { cause: err });
 }
 
 export interface ErrorResponse {
