@@ -80,6 +80,8 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   const mqtt = !gateway || (config.mqtt.port === null && config.mqtt.tlsPort === null) ? undefined : new MqttEndpoint({
     hostName: config.hostName,
     maxInflight: config.mqtt.maxInflight,
+    maxInflightTotal: config.mqtt.maxInflightTotal,
+    maxConnections: config.mqtt.maxConnections,
     authorize: (password, deviceId) => auth.device(password, deviceId),
     ingest: (caller, messages, transport) => ingestion.ingest(caller, messages, transport),
     metrics,

@@ -83,6 +83,14 @@ export const SETTINGS = section({
       doc: 'messages of one MQTT connection waiting for their append; at this many the gateway stops reading from it until one is stored',
       min: 1, max: 10_000, default: 64,
     }),
+    maxInflightTotal: integer({
+      doc: 'messages of all MQTT connections together waiting for their append; past it a publish is refused: no PUBACK, and the connection closes once its earlier messages are acknowledged',
+      min: 1, max: 10_000_000, default: 10_000,
+    }),
+    maxConnections: integer({
+      doc: 'MQTT connections open at once (both ports); past it a CONNECT gets CONNACK 3 (server unavailable) and the connection closes',
+      min: 1, max: 10_000_000, default: 10_000,
+    }),
   }),
   bridges: records(section({
     url: text({ doc: 'the store broker: mqtt://host:1883 or mqtts://host:8883 (credentials may go in the URL or below)', placeholder: 'URL' }),

@@ -39,6 +39,9 @@ export interface ConnectionHost {
   authorize(password: string | undefined, deviceId: string): Promise<DeviceCaller>;
   /** `Ingestion.ingest`: resolves once the messages are durable. */
   ingest(caller: DeviceCaller, messages: readonly IncomingMessage[], transport: Transport): Promise<unknown>;
+  /** One more append in flight among all connections' (`mqtt.maxInflightTotal`); false at the limit. */
+  takeInflight(): boolean;
+  releaseInflight(): void;
   /** The device's session is now this connection: an older one is closed. */
   claim(connection: MqttConnection): void;
   /** Called once, when the connection has ended. */
@@ -335,9 +338,13 @@ export class MqttConnection {
       properties: (first & 0x01) === 0 ? fields.properties : { ...fields.properties, 'mqtt-retain': 'true' },
       messageId: fields.messageId, correlationId: fields.correlationId, contentType: fields.contentType, contentEncoding: fields.contentEncoding,
     };
+    // Past the endpoint's limit the server is overloaded: waiting would hold the message in memory
+    // for as long as the overload lasts, so the publish is refused as a quota's is.
+    if (!this.host.takeInflight()) return this.endAfterInflight('overloaded');
     this.inflight++;
     this.host.ingest(this.caller!, [message], 'mqtt').then(() => {
       this.inflight--;
+      this.host.releaseInflight();
       if (this.state === 'closed') return;
       if (qos === 1) {
         if (this.acks.length === 0) process.nextTick(this.flushAcks);
@@ -346,6 +353,7 @@ export class MqttConnection {
       if (this.paused) this.drain();
     }, (err: unknown) => {
       this.inflight--;
+      this.host.releaseInflight();
       if (err instanceof OmniError && SLOW_DOWN.has(err.code)) this.endAfterInflight(err.code);
       else this.fail(err);
     });

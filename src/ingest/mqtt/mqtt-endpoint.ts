@@ -9,12 +9,17 @@ import type { Logger } from '../../telemetry/logger.js';
 import type { Metrics } from '../../telemetry/metrics.js';
 import type { Transport } from '../ingestion.js';
 import { MqttConnection, type CloseReason, type ConnectionHost } from './mqtt-connection.js';
+import { connack, CONNECT } from './mqtt-packets.js';
 
 export interface MqttEndpointOptions {
   /** The hub host name the username must carry (case-insensitive). */
   readonly hostName: string;
   /** Appends in flight per connection before it stops reading (`mqtt.maxInflight`). */
   readonly maxInflight: number;
+  /** Appends in flight over all connections; past it a publish is refused (`mqtt.maxInflightTotal`). */
+  readonly maxInflightTotal?: number;
+  /** Connections open at once; past it a CONNECT gets CONNACK 3 (`mqtt.maxConnections`). */
+  readonly maxConnections?: number;
   /** A connection that sends no CONNECT within this is closed. */
   readonly connectTimeoutMs?: number;
   /** How often each session's credential is checked again (token expiry, a disabled device). */
@@ -40,6 +45,7 @@ export class MqttEndpoint {
   private readonly open = { mqtt: 0, mqtts: 0 };
   private readonly closes;
   private readonly host: ConnectionHost;
+  private inflightTotal = 0;
   private readonly revalidateTimer: NodeJS.Timeout;
   private closing = false;
 
@@ -49,12 +55,9 @@ export class MqttEndpoint {
     connections.track({ listener: 'mqtt' }, () => this.open.mqtt);
     connections.track({ listener: 'mqtts' }, () => this.open.mqtts);
     metrics.gauge('omnistream_mqtt_sessions', 'Devices connected over MQTT (authenticated connections)').track({}, () => this.sessions.size);
-    metrics.gauge('omnistream_mqtt_inflight_messages', 'MQTT messages waiting for their append').track({}, () => {
-      let n = 0;
-      for (const c of this.connections) n += c.inflight;
-      return n;
-    });
-    this.closes = metrics.counter('omnistream_mqtt_disconnects_total', 'MQTT connections ended, by reason (an error code, or client_disconnect, connection_lost, keepalive_timeout, connect_timeout, session_taken_over)');
+    metrics.gauge('omnistream_mqtt_inflight_messages', 'MQTT messages waiting for their append').track({}, () => this.inflightTotal);
+    this.closes = metrics.counter('omnistream_mqtt_disconnects_total', 'MQTT connections ended, by reason (an error code, or client_disconnect, connection_lost, keepalive_timeout, connect_timeout, session_taken_over, connection_limit)');
+    const maxInflightTotal = options.maxInflightTotal ?? Infinity;
     this.host = {
       hostName: options.hostName,
       maxInflight: options.maxInflight,
@@ -62,6 +65,14 @@ export class MqttEndpoint {
       logger: options.logger,
       authorize: options.authorize,
       ingest: options.ingest,
+      takeInflight: () => {
+        if (this.inflightTotal >= maxInflightTotal) return false;
+        this.inflightTotal++;
+        return true;
+      },
+      releaseInflight: () => {
+        this.inflightTotal--;
+      },
       claim: (connection) => {
         const older = this.sessions.get(connection.deviceId!);
         this.sessions.set(connection.deviceId!, connection);
@@ -90,8 +101,29 @@ export class MqttEndpoint {
       socket.destroy();
       return;
     }
+    if (this.connections.size >= (this.options.maxConnections ?? Infinity)) {
+      this.turnAway(socket);
+      return;
+    }
     this.open[listener]++;
     this.connections.add(new MqttConnection(socket, listener, this.host));
+  }
+
+  /**
+   * Past `maxConnections`: a CONNECT is answered CONNACK 3 (server unavailable: SDKs retry later)
+   * without being decoded or authenticated, and the connection closes. The answer waits for the
+   * client's first bytes, as MQTT answers a CONNECT; a client that sends none is dropped at the
+   * connect timeout, as any other is.
+   */
+  private turnAway(socket: Socket): void {
+    this.closes.inc({ reason: 'connection_limit' });
+    const timer = setTimeout(() => socket.destroy(), this.host.connectTimeoutMs);
+    socket.on('error', () => socket.destroy());
+    socket.once('close', () => clearTimeout(timer));
+    socket.once('data', (chunk: Buffer) => {
+      if (chunk[0] === CONNECT << 4) socket.end(connack(3));
+      else socket.destroy();
+    });
   }
 
   /** Listens on one more port: plain MQTT, or MQTT over TLS with `tls`. */
