@@ -94,6 +94,21 @@ export class OmniError extends Error {
   }
 }
 
+/**
+ * A refusal a flood produces by the thousand (a quota, overload), built without a stack trace: its
+ * capture was the largest part of what a refused request cost the event loop, and a refusal's code
+ * and message say all there is.
+ */
+export function refusal(code: ErrorCode, message: string, retryAfterSeconds: number): OmniError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new OmniError(code, message, { retryAfterSeconds });
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export function isOmniError(err: unknown): err is OmniError {
   return err instanceof OmniError;
 }

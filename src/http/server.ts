@@ -5,7 +5,7 @@ import { createServer as createHttpsServer, type Server as HttpsServer } from 'n
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { SecureContextOptions } from 'node:tls';
-import { OmniError } from '../core/errors.js';
+import { OmniError, refusal } from '../core/errors.js';
 import type { Logger } from '../telemetry/logger.js';
 import { answerPreflight, applyCors, type CorsPolicy } from './cors.js';
 import { errorResponse, toOmniError, writeError } from './error-response.js';
@@ -136,6 +136,8 @@ export class HttpServer {
   private deviceInFlight = 0;
   /** Request counters by route name, then status: found without building a key per request. */
   private readonly requestCounters = new Map<string, Map<number, { inc(by?: number): void }>>();
+  /** Refusal counters by error code, for the same reason: a flood is counted once per request. */
+  private readonly rejectedCounters = new Map<string, { inc(by?: number): void }>();
 
   constructor(private readonly options: HttpServerOptions) {
     this.router = new Router(options.plugins.flatMap((p) => p.routes));
@@ -194,11 +196,17 @@ export class HttpServer {
     const start = err.rawPacket?.subarray(0, 32).toString('latin1') ?? '';
     const { status, headers, body } = errorResponse(e, /^[A-Z]+ \/devices/.test(start) ? 'iothub' : 'omnistream');
     const head = [`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'Error'}`, ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`), `content-length: ${Buffer.byteLength(body)}`, 'connection: close'];
-    this.options.metrics.rejected.inc({ reason: e.code });
+    this.countRejected(e.code);
     this.countRequest('unparsed', status);
     socket.end(`${head.join('\r\n')}\r\n\r\n${body}`);
     // A client that never reads must not keep the socket: the answer is small, so a moment is enough.
     setTimeout(() => socket.destroy(), 1_000).unref();
+  }
+
+  private countRejected(code: string): void {
+    let counter = this.rejectedCounters.get(code);
+    if (!counter) this.rejectedCounters.set(code, (counter = this.options.metrics.rejected.with({ reason: code })));
+    counter.inc();
   }
 
   private countRequest(route: string, status: number): void {
@@ -248,7 +256,7 @@ export class HttpServer {
       // requests keep their latency. Admin routes (long-polls, SSE) are not counted.
       if (this.deviceInFlight >= (this.options.maxDeviceRequests ?? Infinity)) {
         res.shouldKeepAlive = false;
-        throw new OmniError('overloaded', 'Too many device requests are being handled', { retryAfterSeconds: 1 });
+        throw refusal('overloaded', 'Too many device requests are being handled', 1);
       }
       this.deviceInFlight++;
       try {
@@ -259,7 +267,7 @@ export class HttpServer {
     } catch (err) {
       const e = toOmniError(err);
       if (e.code === 'internal') this.options.logger.error('request failed', { method: req.method, path, err });
-      this.options.metrics.rejected.inc({ reason: e.code });
+      this.countRejected(e.code);
       writeError(res, e, style);
     } finally {
       this.inFlight--;

@@ -3,7 +3,7 @@
 // 429 and Retry-After (over MQTT: disconnected) while the others go on. Memory is bounded: at most
 // MAX_BUCKETS buckets per kind, least recently used dropped first, which at worst gives a
 // forgotten sender a fresh allowance.
-import { OmniError } from '../core/errors.js';
+import { refusal } from '../core/errors.js';
 
 export interface Quota {
   /** Messages per second on average; 0 turns the quota off. */
@@ -102,11 +102,11 @@ export class IngestQuotas {
   private check(sender: QuotaSender, n: number): void {
     const device = this.devices.enabled ? this.devices.wait(sender.deviceId, n) : 0;
     if (device > 0) {
-      throw new OmniError('quota_exceeded', `Device ${sender.deviceId} is over its quota of ${this.quotaText('device')}`, { retryAfterSeconds: device });
+      throw refusal('quota_exceeded', `Device ${sender.deviceId} is over its quota of ${this.quotaText('device')}`, device);
     }
     const tenant = this.tenants.enabled ? this.tenants.wait(sender.tenant, n) : 0;
     if (tenant > 0) {
-      throw new OmniError('quota_exceeded', `Tenant ${sender.tenant} is over its quota of ${this.quotaText('tenant')}`, { retryAfterSeconds: tenant });
+      throw refusal('quota_exceeded', `Tenant ${sender.tenant} is over its quota of ${this.quotaText('tenant')}`, tenant);
     }
   }
 
