@@ -24,7 +24,7 @@ import {
 /** Refusals that mean "later": the connection ends once what is in flight is acknowledged. */
 const SLOW_DOWN: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['quota_exceeded', 'overloaded', 'unavailable', 'storage_full']);
 
-export const SESSION_END_REASONS = ['client_disconnect', 'connection_lost', 'keepalive_timeout', 'connect_timeout', 'session_taken_over'] as const;
+export const SESSION_END_REASONS = ['client_disconnect', 'connection_lost', 'keepalive_timeout', 'connect_timeout', 'session_taken_over', 'connection_limit'] as const;
 
 /** Why a connection ended: an error code of the catalogue, or one of SESSION_END_REASONS. */
 export type CloseReason = ErrorCode | (typeof SESSION_END_REASONS)[number];

@@ -116,7 +116,7 @@ export class MqttEndpoint {
    * connect timeout, as any other is.
    */
   private turnAway(socket: Socket): void {
-    this.closes.inc({ reason: 'connection_limit' });
+    this.closes.inc({ reason: 'connection_limit' satisfies CloseReason });
     const timer = setTimeout(() => socket.destroy(), this.host.connectTimeoutMs);
     socket.on('error', () => socket.destroy());
     socket.once('close', () => clearTimeout(timer));
