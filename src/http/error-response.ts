@@ -59,6 +59,9 @@ export function writeError(res: ServerResponse, err: OmniError, style: ErrorStyl
     return;
   }
   const { status, headers, body } = errorResponse(err, style);
+  // Declared, the body goes out in one piece; otherwise Node frames it as chunks (writeHead has
+  // already stored the headers), which a refused flood pays for on every answer.
+  headers['content-length'] = String(Buffer.byteLength(body));
   res.writeHead(status, headers);
   res.end(body);
 }
