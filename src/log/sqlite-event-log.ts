@@ -6,12 +6,13 @@
 import Database from 'better-sqlite3';
 import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { Durability } from './durability.js';
 import { OmniError } from '../core/errors.js';
 import type { AuthMethod, NewMessage, PartitionId, StoredMessage } from '../core/message.js';
 import type { AppendResult, EventLog, EventLogOptions, MessageVisitor, PartitionInfo, ReadFrom, ReadPage, RetentionResult, ScanResult, SharedFields } from './event-log.js';
 import { LogAppender } from './sqlite-log-appender.js';
+import { siblingModule, startModuleThread } from './module-thread.js';
 import {
   configureConnection, createSchema, firstSeqAtOrAfter, messageTable, MESSAGE_COLUMNS, rowAtOrAfterSql,
   type CheckpointerMessage, type CheckpointerOptions, type PartitionState,
@@ -141,15 +142,7 @@ function decodeAuth(text: string): AuthMethod {
   return a;
 }
 
-const FROM_SOURCE = import.meta.url.endsWith('.ts');
-const CHECKPOINTER = new URL(FROM_SOURCE ? './sqlite-log-checkpointer.ts' : './sqlite-log-checkpointer.js', import.meta.url);
-
-/** The checkpointer thread. Run from source (tests, tsx), the thread registers tsx itself: workers do not inherit loader hooks. */
-function startCheckpointer(workerData: CheckpointerOptions): Worker {
-  if (!FROM_SOURCE) return new Worker(CHECKPOINTER, { workerData });
-  const boot = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(CHECKPOINTER.href)}); })`;
-  return new Worker(boot, { eval: true, workerData });
-}
+const CHECKPOINTER = siblingModule(import.meta.url, 'sqlite-log-checkpointer');
 
 /** A group committed to the WAL, waiting (durability fsync) for an fdatasync that began after its commit. */
 interface UnsyncedGroup {
@@ -208,7 +201,7 @@ export class SqliteEventLog implements EventLog {
       this.scanFrom.push(this.db.prepare<[number, number], ScanRow>(`SELECT ${SCAN_COLUMNS} FROM ${messageTable(p)} WHERE seq >= ? ORDER BY seq LIMIT ?`).raw(true) as unknown as Database.Statement<[number, number], ScanRow>);
       this.rowAtOrAfter.push(this.db.prepare(rowAtOrAfterSql(p)));
     }
-    this.checkpointer = startCheckpointer({ path: options.path, intervalMs: CHECKPOINT_INTERVAL_MS });
+    this.checkpointer = startModuleThread(CHECKPOINTER, { path: options.path, intervalMs: CHECKPOINT_INTERVAL_MS } satisfies CheckpointerOptions);
     this.checkpointer.unref();
     this.checkpointer.on('message', (m: CheckpointerMessage) => {
       if (m.type === 'warning') options.onError?.(m.message);
