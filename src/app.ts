@@ -31,8 +31,7 @@ import type { JobStore } from './jobs/job-store.js';
 import type { ReferenceVersionStore } from './reference/reference-version-store.js';
 import { registryRoutes } from './registry/registry-routes.js';
 import { openRecommendations } from './recs/recommendations.js';
-import { openRecsStore } from './storage.js';
-import { openConsumerGroupStore, openEventLog, openJobStore, openKeyStore, openReferenceVersionStore, openServingRegistry, openSharedState, type SharedState } from './storage.js';
+import { openConsumerGroupStore, openEventLog, openJobStore, openKeyStore, openReferenceVersionStore, openServingRegistry, openSharedState, recsStorePath, type SharedState } from './storage.js';
 
 export interface RunningApp {
   readonly config: Config;
@@ -96,7 +95,7 @@ export async function startApp(config: Config, logger: Logger = createLogger(con
   // A gateway builds the jobs without running them: it answers for their outputs from the shared store.
   const jobs = new JobManager(jobsConfig, { log, store: jobStore, referenceStore, metrics, logger, keepReferencesMs: config.log.retention, ownership: shared?.leases }, problems);
   // The recommender restores its model before the server answers (docs/recommendations.md).
-  const recs = config.recommendations.enabled ? await openRecommendations(config.recommendations, { log, store: openRecsStore(config), metrics, logger }) : undefined;
+  const recs = config.recommendations.enabled ? await openRecommendations(config.recommendations, { log, storePath: recsStorePath(config), metrics, logger }) : undefined;
   const dashboards = new Dashboards(config.dashboards, { names: () => jobs.outputNames(), find: (name) => jobs.output(name)?.name }, logger);
   /** Ends the live-event tails at shutdown, as the feed and the jobs end theirs. */
   const tails = new AbortController();

@@ -23,8 +23,6 @@ import { openPool, poolWhere, type PostgresTarget } from './postgres/postgres-da
 import { PostgresLeases } from './postgres/postgres-leases.js';
 import { PostgresNotifications } from './postgres/postgres-notifications.js';
 import type { ReferenceVersionStore } from './reference/reference-version-store.js';
-import type { RecsStore } from './recs/recs-store.js';
-import { SqliteRecsStore } from './recs/sqlite-recs-store.js';
 import { PostgresReferenceVersionStore } from './reference/postgres-reference-version-store.js';
 import { SqliteReferenceVersionStore } from './reference/sqlite-reference-version-store.js';
 import type { Registry } from './registry/registry.js';
@@ -134,7 +132,10 @@ export async function openReferenceVersionStore(config: Config, shared?: SharedS
   return PostgresReferenceVersionStore.open(target(config, shared));
 }
 
-/** The recommender's model and log positions (one database: a checkpoint commits both). */
-export function openRecsStore(config: Config): RecsStore {
-  return new SqliteRecsStore(join(config.dataDir, 'recs.db'));
+/**
+ * The recommender's model and log positions (one database: a checkpoint commits both), opened by
+ * the recommender's thread (src/recs/recs-thread.ts), which owns it.
+ */
+export function recsStorePath(config: Config): string {
+  return join(config.dataDir, 'recs.db');
 }

@@ -14,7 +14,8 @@
 //   without an event or beyond `maxShoppers` (least recent first), `maxItems` items.
 //
 // What changed since the last checkpoint is tracked, so a checkpoint writes only that
-// (`takeChanges`); `snapshot` is every record, and `restore` takes either.
+// (`takeChanges`, or `takeChangesLazily` for a checkpoint); `snapshot` is every record, and
+// `restore` takes either.
 import { PairCounts } from './pair-counts.js';
 
 export type Similarity = 'jaccard' | 'lift';
@@ -74,6 +75,12 @@ export interface ModelRecords {
   readonly shoppers: readonly ShopperRecord[];
   readonly removedShoppers: readonly string[];
   readonly stores: readonly StoreRecord[];
+}
+
+/** What changed, as a checkpoint takes it: the item and shopper records may be made as they are read (once). */
+export interface ModelChanges extends Omit<ModelRecords, 'items' | 'shoppers'> {
+  readonly items: Iterable<ItemRecord>;
+  readonly shoppers: Iterable<ShopperRecord>;
 }
 
 // --- state --------------------------------------------------------------------------------------
@@ -424,33 +431,37 @@ export class ItemModel {
   /** What changed since the last call (or the restore): what a checkpoint writes. */
   takeChanges(): ModelRecords {
     const changed = this.takeChanged();
-    return { ...changed, items: changed.items.map((i) => this.itemRecord(i)), stores: changed.stores.map((st) => this.storeRecord(st)) };
+    return { ...changed, items: changed.items.map((i) => this.itemRecord(i)), shoppers: changed.shoppers.map(shopperRecord), stores: changed.stores.map((st) => this.storeRecord(st)) };
   }
 
   /**
-   * As takeChanges, made a slice of `sliceMs` at a time with `pause()` between slices, so a large
-   * checkpoint does not hold up requests. The model must not absorb anything until it resolves (the
-   * records are read from the live state). Sliced by time: items carry very different pair counts.
+   * As takeChanges, with the item and shopper records made as they are iterated (once): a checkpoint
+   * writes each as it is made, so none of them lives long. Made all at once, tens of MB of records
+   * survived the young generation until written, and its scavenges took tens of ms each. The model
+   * must not change until the iteration ends (the records are read from the live state).
    */
-  async takeChangesInSteps(pause: () => Promise<void>, sliceMs = 2): Promise<ModelRecords> {
+  takeChangesLazily(): ModelChanges {
     const changed = this.takeChanged();
-    const items: ItemRecord[] = [];
-    let sliceEnds = performance.now() + sliceMs;
-    for (let i = 0; i < changed.items.length; i++) {
-      items.push(this.itemRecord(changed.items[i]!));
-      if ((i & 15) === 15 && performance.now() >= sliceEnds) {
-        await pause();
-        sliceEnds = performance.now() + sliceMs;
-      }
-    }
-    return { ...changed, items, stores: changed.stores.map((st) => this.storeRecord(st)) };
+    const items = changed.items;
+    const shoppers = changed.shoppers;
+    const itemRecord = (i: ItemState): ItemRecord => this.itemRecord(i);
+    return {
+      ...changed,
+      items: (function* () {
+        for (const i of items) yield itemRecord(i);
+      })(),
+      shoppers: (function* () {
+        for (const sh of shoppers) yield shopperRecord(sh);
+      })(),
+      stores: changed.stores.map((st) => this.storeRecord(st)),
+    };
   }
 
-  private takeChanged(): Omit<ModelRecords, 'items' | 'stores'> & { items: ItemState[]; stores: string[] } {
+  private takeChanged(): Omit<ModelRecords, 'items' | 'shoppers' | 'stores'> & { items: ItemState[]; shoppers: ShopperState[]; stores: string[] } {
     const changed = {
       meta: this.meta(),
       items: [...this.dirtyItems],
-      shoppers: [...this.dirtyShoppers].map(shopperRecord),
+      shoppers: [...this.dirtyShoppers],
       removedShoppers: [...this.removed],
       stores: [...this.dirtyStores],
     };

@@ -1,7 +1,7 @@
 // Every tenant's model behind one face: events in (with the tenant's rules), recommendations out,
 // with the popularity fallback when there is nothing to learn from. Pure, like the model: the
 // server's runner and `omnistream recs evaluate` run exactly this code.
-import { ItemModel, type ModelRecords, type Scored } from './item-model.js';
+import { ItemModel, type ModelChanges, type ModelRecords, type Scored } from './item-model.js';
 import { interactionOf, SKIP_REASONS, type RecsConfig, type SkipReason, type TenantRules } from './recs-rules.js';
 
 export interface Recommendation {
@@ -116,10 +116,10 @@ export class Recommender {
     };
   }
 
-  /** As takeChanges, a slice at a time with `pause()` between (nothing may be absorbed meanwhile). */
-  async takeChangesInSteps(pause: () => Promise<void>): Promise<Map<string, ModelRecords>> {
-    const out = new Map<string, ModelRecords>();
-    for (const [tenant, m] of this.models) if (m.hasChanges) out.set(tenant, await m.takeChangesInSteps(pause));
+  /** As takeChanges, the records made as they are read (nothing may be absorbed until they all are). */
+  takeChangesLazily(): Map<string, ModelChanges> {
+    const out = new Map<string, ModelChanges>();
+    for (const [tenant, m] of this.models) if (m.hasChanges) out.set(tenant, m.takeChangesLazily());
     return out;
   }
 

@@ -1,4 +1,5 @@
-// Serving recommendations from memory: items like an item, and items for a shopper. A viewer key
+// Serving recommendations from memory (the recommender's thread answers): items like an item, and
+// items for a shopper. A viewer key
 // bound to a tenant sees only that tenant's model; a policy with ServiceConnect (or an unbound
 // viewer key) names the tenant with `?tenant=` (default `default`).
 import type { Authenticator } from '../auth/authenticator.js';
@@ -7,7 +8,8 @@ import { intParam } from '../http/query-params.js';
 import type { HttpPlugin, RequestContext, Route } from '../http/route.js';
 import { POPULAR_KEPT } from './item-model.js';
 import { MAX_ID_LENGTH } from './recs-rules.js';
-import type { Recommendation, Recommender } from './recommender.js';
+import type { RecsQuery } from './recs-messages.js';
+import type { Recommendation } from './recommender.js';
 
 export const K_RANGE = { min: 1, max: POPULAR_KEPT, default: 10 } as const;
 const TENANT = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
@@ -43,26 +45,26 @@ const wire = (r: Recommendation): Record<string, unknown> => ({
   model: r.model,
 });
 
-export function recsRoutes(auth: Authenticator, recommender: Recommender): HttpPlugin {
-  const route = (path: string, handle: (ctx: RequestContext) => void): Route => ({ method: 'GET', path, audience: 'admin', errorStyle: 'omnistream', handle });
+export function recsRoutes(auth: Authenticator, ask: (query: RecsQuery) => Promise<Recommendation>): HttpPlugin {
+  const route = (path: string, handle: (ctx: RequestContext) => Promise<void>): Route => ({ method: 'GET', path, audience: 'admin', errorStyle: 'omnistream', handle });
   return {
     routes: [
-      route('/api/recommendations/items/:item', (ctx) => {
+      route('/api/recommendations/items/:item', async (ctx) => {
         const tenant = tenantOf(auth, ctx);
         const item = idParam(ctx, 'item');
         const k = intParam(ctx.query, 'k', K_RANGE);
-        ctx.json(200, { tenant, item, ...wire(recommender.forItem(tenant, item, k, storeParam(ctx))) });
+        ctx.json(200, { tenant, item, ...wire(await ask({ kind: 'item', tenant, item, k, store: storeParam(ctx) })) });
       }),
-      route('/api/recommendations/popular', (ctx) => {
+      route('/api/recommendations/popular', async (ctx) => {
         const tenant = tenantOf(auth, ctx);
         const k = intParam(ctx.query, 'k', K_RANGE);
-        ctx.json(200, { tenant, ...wire(recommender.popularItems(tenant, k, storeParam(ctx))) });
+        ctx.json(200, { tenant, ...wire(await ask({ kind: 'popular', tenant, k, store: storeParam(ctx) })) });
       }),
-      route('/api/recommendations/shoppers/:shopper', (ctx) => {
+      route('/api/recommendations/shoppers/:shopper', async (ctx) => {
         const tenant = tenantOf(auth, ctx);
         const shopper = idParam(ctx, 'shopper');
         const k = intParam(ctx.query, 'k', K_RANGE);
-        ctx.json(200, { tenant, shopper, ...wire(recommender.forShopper(tenant, shopper, k, storeParam(ctx))) });
+        ctx.json(200, { tenant, shopper, ...wire(await ask({ kind: 'shopper', tenant, shopper, k, store: storeParam(ctx) })) });
       }),
     ],
   };

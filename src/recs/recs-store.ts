@@ -1,7 +1,7 @@
 // Where the recommender keeps what makes a restart exact: its log positions and the model that
 // follows from them, committed together (a restart neither loses nor counts an event twice).
 // The embedded adapter is recs.db (SQLite); a checkpoint writes only the records that changed.
-import type { ModelRecords } from './item-model.js';
+import type { ModelChanges, ModelRecords } from './item-model.js';
 
 export interface RecsCheckpoint {
   /** Per partition, the next sequence number to read. */
@@ -19,6 +19,6 @@ export interface StoredModels {
 export interface RecsStore {
   load(): Promise<StoredModels>;
   /** Applies each tenant's changes and stores the checkpoint, in one transaction. */
-  commit(checkpoint: RecsCheckpoint, changes: ReadonlyMap<string, ModelRecords>): Promise<void>;
+  commit(checkpoint: RecsCheckpoint, changes: ReadonlyMap<string, ModelChanges>): Promise<void>;
   close(): Promise<void>;
 }

@@ -4,26 +4,34 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { ItemRecord, ModelMeta, ModelRecords, ShopperRecord, StoreRecord } from './item-model.js';
+import type { ItemRecord, ModelChanges, ModelMeta, ModelRecords, ShopperRecord, StoreRecord } from './item-model.js';
 import type { RecsCheckpoint, RecsStore, StoredModels } from './recs-store.js';
+import { WalCheckpointer } from '../log/wal-checkpointer.js';
 
 /**
- * How long a checkpoint may write before it yields to the event loop. By time, not rows: an item's
- * row carries up to twice `neighbours` pairs, and 500 such rows held requests up for ~100 ms.
+ * How long a checkpoint may write before the questions waiting on the recommender's thread are
+ * answered. By time, not rows: an item's row carries up to twice `neighbours` pairs, and 500 such
+ * rows held requests up for ~100 ms.
  */
-const SLICE_MS = 2;
+const SLICE_MS = 1;
+const WAL_CHECKPOINT_MS = 1_000;
 
 export class SqliteRecsStore implements RecsStore {
   private readonly db: Database.Database;
   private readonly stmts;
+  private readonly checkpointer: WalCheckpointer;
 
-  constructor(path: string) {
+  /** `onError` hears background failures (the WAL checkpoints) that no caller sees. */
+  constructor(path: string, onError: (message: string) => void = () => undefined) {
     mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     this.db.pragma('journal_mode = WAL');
     // NORMAL in WAL mode: a commit survives kill -9 (the log's default durability).
     this.db.pragma('synchronous = NORMAL');
     this.db.pragma('busy_timeout = 5000');
+    // A checkpoint writes tens of MB: the WAL checkpoint its COMMIT crossed took 200-500 ms on the
+    // recommender's thread, and every recommendation waited (docs/recommendations.md, "Serving").
+    this.db.pragma('wal_autocheckpoint = 0');
     this.db.exec(`
       CREATE TABLE IF NOT EXISTS recs_checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), checkpoint TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS recs_meta (tenant TEXT PRIMARY KEY, meta TEXT NOT NULL);
@@ -45,6 +53,7 @@ export class SqliteRecsStore implements RecsStore {
       deleteShopper: db.prepare<[string, string]>('DELETE FROM recs_shoppers WHERE tenant = ? AND shopper = ?'),
       saveStore: db.prepare<[string, string, string]>('INSERT OR REPLACE INTO recs_stores (tenant, store, record) VALUES (?, ?, ?)'),
     };
+    this.checkpointer = new WalCheckpointer(path, WAL_CHECKPOINT_MS, onError);
   }
 
   async load(): Promise<StoredModels> {
@@ -65,10 +74,10 @@ export class SqliteRecsStore implements RecsStore {
   /**
    * One transaction, written a slice of rows at a time with the event loop free between slices: a
    * checkpoint of a large model (thousands of items) in one piece held every request up for
-   * seconds. Only the runner uses this connection, so nothing else joins the open transaction; a
-   * crash before COMMIT leaves the previous checkpoint whole.
+   * seconds. Only the recommender's thread uses this connection, so nothing else joins the open
+   * transaction; a crash before COMMIT leaves the previous checkpoint whole.
    */
-  async commit(checkpoint: RecsCheckpoint, changes: ReadonlyMap<string, ModelRecords>): Promise<void> {
+  async commit(checkpoint: RecsCheckpoint, changes: ReadonlyMap<string, ModelChanges>): Promise<void> {
     const s = this.stmts;
     let sliceEnds = performance.now() + SLICE_MS;
     const row = (): Promise<void> | undefined => {
@@ -107,5 +116,6 @@ export class SqliteRecsStore implements RecsStore {
 
   async close(): Promise<void> {
     this.db.close();
+    await this.checkpointer.close();
   }
 }
