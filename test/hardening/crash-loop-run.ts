@@ -8,16 +8,17 @@
 // saw acknowledged, under the same id.
 //
 // Retention removes messages during the run, so the checks are over two views: what remains at the
-// end, and every message ever stored, which is what remains plus what the reader was handed before
-// it expired (the reader keeps up, so it sees each message well within `retentionMs`; a gap in that
+// end, and every message ever stored, which is what remains plus what the reader was handed plus
+// what the test reads of every partition at every start (a restarted gateway may keep the reader
+// waiting longer than the retention, so the reader alone would not see everything; a gap in that
 // union fails the test rather than weakening a check). Checked:
-//   - among what remains: each message once, sequence numbers without a gap, nothing never sent;
+//   - among what remains: each message once, sequence numbers without a gap, nothing never sent,
+//     every message handed to the reader;
 //   - every acknowledged message is in the union, and still there unless first sent more than
 //     `retentionMs` before the end (retention may take it then, not before);
 //   - a position (partition, sequence number) never held two messages, no message was stored at
 //     two positions, and every partition's positions run from 0 without a gap;
-//   - the reader never got back a message whose checkpoint had been acknowledged (204), and every
-//     remaining message reached it;
+//   - the reader never got back a message whose checkpoint had been acknowledged (204);
 //   - the job's rows equal the same query's over every stored message in one uninterrupted pass
 //     (test/helpers/jobs.ts's oracle): no window row missing, none twice;
 //   - retention had deleted messages before the last kill.
@@ -37,7 +38,7 @@ export interface CrashLoop {
   readonly seed: number;
   /** Flags of every start besides --config and --data: the shared log and database, when used. */
   readonly flags: readonly string[];
-  /** How old a message retention deletes; above a restart's worst time, so the reader keeps up. */
+  /** How old a message retention deletes: well above the longest a restart can keep the job from reading. */
   readonly retentionMs: number;
 }
 
@@ -92,6 +93,8 @@ export interface CrashLoopSummary {
   readonly remaining: number;
   readonly windows: number;
   readonly firstDeletionCycle: number;
+  /** The longest a message waited between its enqueue and reaching the reader: what the retention must exceed. */
+  readonly maxReaderLagMs: number;
 }
 
 export async function runCrashLoop(o: CrashLoop): Promise<CrashLoopSummary> {
@@ -114,9 +117,14 @@ export async function runCrashLoop(o: CrashLoop): Promise<CrashLoopSummary> {
     const tokens: string[] = [];
     const attempted = new Map<string, { device: number; body: string; firstSentMs: number }>();
     const acked = new Set<string>();
-    /** Every message the reader was handed, by position: what retention removes is still known here. */
-    const handed = new Map<string, WireMessage>();
+    /** Every message seen, by position (the reader's pages, the test's own reads): what retention removes is still known here. */
+    const known = new Map<string, WireMessage>();
+    /** Positions the reader was handed. */
+    const handed = new Set<string>();
+    let maxLagMs = 0;
     const reused: string[] = [];
+    /** Per partition, the offset the test's own reads have reached. */
+    const readTo = new Map<string, string>();
     const checkpointed = new Set<string>();
     const redelivered: string[] = [];
     let n = 0;
@@ -128,12 +136,18 @@ export async function runCrashLoop(o: CrashLoop): Promise<CrashLoopSummary> {
       if (res.status !== 204) throw new Error(`${id}: ${res.status} ${await res.text()}`);
       acked.add(id);
     };
+    const seen = (m: WireMessage): string => {
+      const at = `${m.partition}:${m.sequenceNumber}`;
+      const before = known.get(at);
+      if (before !== undefined && before.messageId !== m.messageId) reused.push(`${at} held ${before.messageId}, then ${m.messageId}`);
+      known.set(at, m);
+      return at;
+    };
     const received = (messages: readonly WireMessage[]) => {
       for (const m of messages) {
-        const at = `${m.partition}:${m.sequenceNumber}`;
-        const before = handed.get(at);
-        if (before !== undefined && before.messageId !== m.messageId) reused.push(`${at} held ${before.messageId}, then ${m.messageId}`);
-        handed.set(at, m);
+        const at = seen(m);
+        if (!handed.has(at)) maxLagMs = Math.max(maxLagMs, Date.now() - Date.parse(m.enqueuedTimeUtc));
+        handed.add(at);
         if (checkpointed.has(m.messageId)) redelivered.push(m.messageId);
       }
     };
@@ -155,6 +169,31 @@ export async function runCrashLoop(o: CrashLoop): Promise<CrashLoopSummary> {
       const res = await fetch(`${url}/api/partitions`, { headers: { authorization: owner } });
       return ((await res.json()) as { partitions: Array<{ partitionId: string; beginningSequenceNumber: number }> }).partitions;
     };
+    /** Every message of `partitionId` after `afterOffset` (from the earliest without it). */
+    const readPartition = async (url: string, partitionId: string, afterOffset?: string): Promise<WireMessage[]> => {
+      const out: WireMessage[] = [];
+      let after = afterOffset;
+      for (;;) {
+        const res = await fetch(`${url}/api/partitions/${partitionId}/messages?max=1000${after === undefined ? '' : `&after_offset=${after}`}`, { headers: { authorization: owner } });
+        if (res.status !== 200) throw new Error(`partition read: ${res.status} ${await res.text()}`);
+        const page = (await res.json()) as { messages: WireMessage[] };
+        if (page.messages.length === 0) return out;
+        out.push(...page.messages);
+        after = page.messages.at(-1)!.offset;
+      }
+    };
+    /**
+     * At every start, the test reads what was stored since its last look. With the reader, this is
+     * how it knows every message ever stored even when a restarted gateway keeps the group's reader
+     * waiting (its predecessor's lease) longer than the retention.
+     */
+    const catchUp = async (url: string) => {
+      for (const { partitionId } of await partitions(url)) {
+        const messages = await readPartition(url, partitionId, readTo.get(partitionId));
+        for (const m of messages) seen(m);
+        if (messages.length > 0) readTo.set(partitionId, messages.at(-1)!.offset);
+      }
+    };
 
     /** One cycle's traffic until `stopped`: a crash cuts requests off (fetch's TypeError); any other failure is a defect. */
     async function traffic(server: ServerProcess, stopped: () => boolean): Promise<void> {
@@ -175,7 +214,7 @@ export async function runCrashLoop(o: CrashLoop): Promise<CrashLoopSummary> {
         await send(server.url, id);
       });
       const reader = () => untilKilled(async () => {
-        const page = await readPage(server.url, `max=50&wait_ms=50&lease_ms=${READER_LEASE_MS}`);
+        const page = await readPage(server.url, `max=500&wait_ms=50&lease_ms=${READER_LEASE_MS}`);
         if (page.messages.length > 0) await checkpoint(server.url, page);
       });
       await Promise.all([...Array.from({ length: SENDERS }, sender), reader()]);
@@ -195,6 +234,7 @@ export async function runCrashLoop(o: CrashLoop): Promise<CrashLoopSummary> {
       } else if (firstDeletionCycle === undefined && (await partitions(server.url)).some((p) => p.beginningSequenceNumber > 0)) {
         firstDeletionCycle = cycle;
       }
+      await catchUp(server.url);
       for (const id of attempted.keys()) if (!acked.has(id)) await send(server.url, id);
       let killed = false;
       const running = traffic(server, () => killed);
@@ -218,16 +258,7 @@ export async function runCrashLoop(o: CrashLoop): Promise<CrashLoopSummary> {
         const status = (await (await fetch(`${last.url}/api/consumergroups/${GROUP}`, { headers: { authorization: owner } })).json()) as { partitions: Array<{ committedSequenceNumber: number; lastEnqueuedSequenceNumber: number }> };
         return status.partitions.every((p) => p.committedSequenceNumber >= p.lastEnqueuedSequenceNumber) ? true : undefined;
       }, 30_000);
-      for (const { partitionId } of await partitions(last.url)) {
-        let after = '';
-        for (;;) {
-          const res = await fetch(`${last.url}/api/partitions/${partitionId}/messages?max=1000${after ? `&after_offset=${after}` : ''}`, { headers: { authorization: owner } });
-          const page = (await res.json()) as { messages: WireMessage[] };
-          if (page.messages.length === 0) break;
-          remaining.push(...page.messages);
-          after = page.messages.at(-1)!.offset;
-        }
-      }
+      for (const { partitionId } of await partitions(last.url)) remaining.push(...await readPartition(last.url, partitionId));
       readEndMs = Date.now();
       await eventually('the job to read everything and close its windows', async () => {
         const status = (await (await fetch(`${last.url}/api/jobs/counts`, { headers: { authorization: owner } })).json()) as { eventsIn: number; clock: string | null; state: string };
@@ -249,15 +280,12 @@ export async function runCrashLoop(o: CrashLoop): Promise<CrashLoopSummary> {
     assert.equal(acked.size, attempted.size, 'every message was acknowledged in the end');
     assert.deepEqual(remaining.filter((m) => !handed.has(`${m.partition}:${m.sequenceNumber}`)).map((m) => m.messageId), [], 'stored but never delivered to the group');
 
-    // Every message ever stored: what remains and what the reader was handed.
+    // Every message ever stored: what remains, what the reader was handed, what the test read at each start.
+    for (const m of remaining) seen(m);
     assert.deepEqual(reused, [], 'a position held two messages');
-    for (const m of remaining) {
-      const before = handed.get(`${m.partition}:${m.sequenceNumber}`)!;
-      assert.equal(before.messageId, m.messageId, `${m.partition}:${m.sequenceNumber} was handed out as ${before.messageId}, now holds ${m.messageId}`);
-    }
-    const everStored = [...handed.values()].sort((a, b) => a.partition - b.partition || a.sequenceNumber - b.sequenceNumber);
+    const everStored = [...known.values()].sort((a, b) => a.partition - b.partition || a.sequenceNumber - b.sequenceNumber);
     for (const [p, messages] of byPartition(everStored)) {
-      messages.forEach((m, i) => assert.equal(m.sequenceNumber, i, `partition ${p}: position ${i} reached the reader before retention removed it (raise retentionMs if the machine is this slow)`));
+      messages.forEach((m, i) => assert.equal(m.sequenceNumber, i, `partition ${p}: position ${i} was seen before retention removed it (the test reads every partition at every start)`));
     }
     const everIds = everStored.map((m) => m.messageId);
     assert.deepEqual(twice(everIds), [], 'stored at two positions');
@@ -277,7 +305,7 @@ export async function runCrashLoop(o: CrashLoop): Promise<CrashLoopSummary> {
     const expected = sortRows(oracle(QUERY, everStored.map(asStored), { policy: { lateArrivalToleranceMs: 0 } }));
     assert.ok(expected.length > o.cycles, `${expected.length} windows`);
     assert.deepEqual(sortRows(comparable('Counts', rows)), expected, 'the job\'s rows after the crashes: none missing, none twice');
-    return { acknowledged: acked.size, stored: ever.size, remaining: kept.size, windows: expected.length, firstDeletionCycle };
+    return { acknowledged: acked.size, stored: ever.size, remaining: kept.size, windows: expected.length, firstDeletionCycle, maxReaderLagMs: maxLagMs };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
