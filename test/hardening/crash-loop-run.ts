@@ -95,6 +95,8 @@ export interface CrashLoopSummary {
   readonly firstDeletionCycle: number;
   /** The longest a message waited between its enqueue and reaching the reader: what the retention must exceed. */
   readonly maxReaderLagMs: number;
+  /** The longest the job's clock was behind the wall clock just before a kill: it too must stay within the retention. */
+  readonly maxJobLagMs: number;
 }
 
 export async function runCrashLoop(o: CrashLoop): Promise<CrashLoopSummary> {
@@ -122,6 +124,8 @@ export async function runCrashLoop(o: CrashLoop): Promise<CrashLoopSummary> {
     /** Positions the reader was handed. */
     const handed = new Set<string>();
     let maxLagMs = 0;
+    /** How far the job's clock was behind the wall clock at a kill, at most. */
+    let maxJobLagMs = 0;
     const reused: string[] = [];
     /** Per partition, the offset the test's own reads have reached. */
     const readTo = new Map<string, string>();
@@ -239,6 +243,8 @@ export async function runCrashLoop(o: CrashLoop): Promise<CrashLoopSummary> {
       let killed = false;
       const running = traffic(server, () => killed);
       await new Promise((resolve) => setTimeout(resolve, killAfterMs[cycle]));
+      const job = (await (await fetch(`${server.url}/api/jobs/counts`, { headers: { authorization: owner } })).json()) as { clock: string | null };
+      if (job.clock !== null) maxJobLagMs = Math.max(maxJobLagMs, Date.now() - Date.parse(job.clock));
       killed = true;
       server.child.kill('SIGKILL');
       assert.equal(await server.exited, 'SIGKILL');
@@ -305,7 +311,7 @@ export async function runCrashLoop(o: CrashLoop): Promise<CrashLoopSummary> {
     const expected = sortRows(oracle(QUERY, everStored.map(asStored), { policy: { lateArrivalToleranceMs: 0 } }));
     assert.ok(expected.length > o.cycles, `${expected.length} windows`);
     assert.deepEqual(sortRows(comparable('Counts', rows)), expected, 'the job\'s rows after the crashes: none missing, none twice');
-    return { acknowledged: acked.size, stored: ever.size, remaining: kept.size, windows: expected.length, firstDeletionCycle, maxReaderLagMs: maxLagMs };
+    return { acknowledged: acked.size, stored: ever.size, remaining: kept.size, windows: expected.length, firstDeletionCycle, maxReaderLagMs: maxLagMs, maxJobLagMs };
   } finally {
     rmSync(dataDir, { recursive: true, force: true });
   }
