@@ -5,7 +5,12 @@
 // - claim() takes a name that is free or lapsed, or renews one its owner holds. Taking it from
 //   another owner bumps the epoch; renewing keeps it. A row that still shows the caller's owner and
 //   epoch was never taken in between (any takeover bumps the epoch), so renewing even a lapsed
-//   lease continues safely.
+//   lease continues safely. An owner may always retake a name its own identity holds, even from
+//   another process: a consumer-group reader (the owner is the reader's id) reconnecting through
+//   another gateway after one died continues at once instead of waiting out its own lease. The
+//   epoch is bumped unless the claim carries the holder's known epoch, so a fence by epoch held by
+//   the earlier process stops matching. (A job's owner is its process, unique per start, so no
+//   other process ever shares it.)
 // - Fencing: the holder's writes (a job's commit) run `fenceSql` in their transaction. It matches
 //   only while the row shows the holder's owner and epoch, and locks the row (FOR SHARE), so a
 //   takeover waits for the commit to end and the new holder reads what it committed. A holder
@@ -73,7 +78,7 @@ export class PostgresLeases {
         VALUES ($1, $2, 1, clock_timestamp() + $3 * interval '1 millisecond')
       ON CONFLICT (name) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at,
         epoch = CASE WHEN l.owner = EXCLUDED.owner AND l.epoch = $4 THEN l.epoch ELSE l.epoch + 1 END
-      WHERE l.expires_at <= clock_timestamp() OR (l.owner = EXCLUDED.owner AND l.epoch = $4)
+      WHERE l.expires_at <= clock_timestamp() OR l.owner = EXCLUDED.owner
       RETURNING epoch`, [name, owner, ttlMs, epoch]);
     const row = rows[0];
     if (row === undefined) {

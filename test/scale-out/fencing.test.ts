@@ -46,6 +46,33 @@ test('a job worker commits only while it holds the job; after another took it ov
   }
 });
 
+test('a reader reconnecting through another gateway takes its own partition at once (the epoch moves on); another reader still waits', async (t) => {
+  if (await skipWithoutPostgres(t)) return;
+  const schema = await createSchema();
+  const pool = new pg.Pool({ connectionString: PG_URL, max: 4 });
+  const target = { pool, schema: schema.name };
+  // Two gateways' lease handles; the lease is long, so only the owner rule can let the second take it.
+  const [gone, next] = await Promise.all([PostgresLeases.open(target, 60_000), PostgresLeases.open(target, 60_000)]);
+  const store = await PostgresConsumerGroupStore.open(target);
+  try {
+    const group = (await store.create('audit', new Map()))!;
+    const lease = (p: number) => `cg/audit/${group.generation}/p/${p}`;
+    const fence = { reader: 'reader-a', lease };
+    assert.equal(await gone.claim(lease(0), 'reader-a', 60_000), 'acquired');
+    assert.equal(await next.claim(lease(0), 'reader-b', 60_000), 'held_elsewhere', 'another reader still waits for the lease');
+    assert.equal(await next.claim(lease(0), 'reader-a', 60_000), 'acquired', 'the same reader does not');
+    assert.equal(await next.claim(lease(0), 'reader-a', 60_000), 'renewed');
+    assert.deepEqual(gone.fence(lease(0)), { owner: 'reader-a', epoch: 1 });
+    assert.deepEqual(next.fence(lease(0)), { owner: 'reader-a', epoch: 2 });
+    assert.equal(await store.commit('audit', group.generation, new Map([[0, 5]]), fence), 'committed');
+    assert.deepEqual(await store.checkpoints('audit'), new Map([[0, 5]]));
+  } finally {
+    await Promise.all([store.close(), gone.close(), next.close()]);
+    await pool.end();
+    await schema.drop();
+  }
+});
+
 test('a reader\'s commit moves only the partitions whose lease names it', async (t) => {
   if (await skipWithoutPostgres(t)) return;
   const schema = await createSchema();
