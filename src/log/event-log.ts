@@ -45,11 +45,23 @@ export interface SharedFields {
  * bytes. A message's offset is not passed: every log's offset is its decimal sequence number
  * (opaque to clients, pinned by the contract suite). Returning `false` ends the scan after this
  * message (a page that is full by size, say); the scan's result then counts up to it.
+ * `fields`: see ScanOptions.
  */
 export type MessageVisitor = (
   sequenceNumber: SequenceNumber, enqueuedMs: number, shared: SharedFields,
-  messageId: string | undefined, correlationId: string | undefined, body: string | Buffer,
+  messageId: string | undefined, correlationId: string | undefined, body: string | Buffer, fields?: string,
 ) => boolean | void;
+
+export interface ScanOptions {
+  /**
+   * Lower-cased names of top-level fields: for a JSON object body, a log may also hand the visitor
+   * `fields`, the JSON text of the object with only the members whose lower-cased name is here (in
+   * their order, repeats included, each value's text as stored). A hint: a log, or a page, may not,
+   * and the visitor then has the body alone. The embedded log does it on its reader thread for the
+   * pages it reads ahead, so a reader that needs two fields of a large event parses two.
+   */
+  readonly fields?: ReadonlySet<string>;
+}
 
 export interface ScanResult {
   readonly count: number;
@@ -80,7 +92,7 @@ export interface EventLog {
   append(batch: readonly NewMessage[]): Promise<AppendResult[]>;
   read(partition: PartitionId, from: ReadFrom, max: number): Promise<ReadPage>;
   /** The messages `read` would return, handed to `visit` (before the promise resolves): the feed's path. */
-  scan(partition: PartitionId, from: ReadFrom, max: number, visit: MessageVisitor): Promise<ScanResult>;
+  scan(partition: PartitionId, from: ReadFrom, max: number, visit: MessageVisitor, options?: ScanOptions): Promise<ScanResult>;
   partitions(): Promise<PartitionInfo[]>;
   /** Deletes messages older than the retention period (and expired dedup entries). */
   applyRetention(now: Date): Promise<RetentionResult>;

@@ -10,13 +10,14 @@ import type { Worker } from 'node:worker_threads';
 import type { Durability } from './durability.js';
 import { OmniError } from '../core/errors.js';
 import type { AuthMethod, NewMessage, PartitionId, StoredMessage } from '../core/message.js';
-import type { AppendResult, EventLog, EventLogOptions, MessageVisitor, PartitionInfo, ReadFrom, ReadPage, RetentionResult, ScanResult, SharedFields } from './event-log.js';
+import type { AppendResult, EventLog, EventLogOptions, MessageVisitor, PartitionInfo, ReadFrom, ReadPage, RetentionResult, ScanOptions, ScanResult, SharedFields } from './event-log.js';
 import { LogAppender } from './sqlite-log-appender.js';
 import { siblingModule, startModuleThread } from './module-thread.js';
 import {
-  configureConnection, createSchema, firstSeqAtOrAfter, messageTable, MESSAGE_COLUMNS, rowAtOrAfterSql,
-  type CheckpointerMessage, type CheckpointerOptions, type PartitionState,
+  configureConnection, createSchema, firstSeqAtOrAfter, messageTable, MESSAGE_COLUMNS, rowAtOrAfterSql, scanSql,
+  type CheckpointerMessage, type CheckpointerOptions, type PartitionState, type ScanRow,
 } from './sqlite-log-schema.js';
+import { SqliteLogReaderThread, type ScanPage } from './sqlite-log-reader-thread.js';
 
 export interface SqliteEventLogOptions extends EventLogOptions {
   readonly path: string;
@@ -44,20 +45,6 @@ type MessageRow = [
  * `body` makes the Buffer only when someone asks.
  */
 const READ_COLUMNS = MESSAGE_COLUMNS.replace(/, body, body_json$/, ', CASE WHEN body_json = 1 THEN CAST(body AS TEXT) ELSE body END');
-
-/** A row of SCAN_COLUMNS: what varies per message, and the shared fields as one JSON array (a cache key). */
-type ScanRow = [seq: number, enqueued: number, shared: string, ids: string | null, body: Buffer | string];
-
-/**
- * What a scan selects: five values per row rather than thirteen, since better-sqlite3's cost is
- * mostly per value. The shared fields come as one JSON array, which is both the cache key of their
- * SharedFields (json_array quotes each field, so distinct fields never make the same key) and,
- * on a miss, their source; message and correlation ids, usually absent, come as one NULL.
- */
-const SCAN_COLUMNS = `seq, enqueued,
-  json_array(device_id, tenant, generation_id, auth, content_type, content_encoding, properties, body_json),
-  CASE WHEN message_id IS NULL AND correlation_id IS NULL THEN NULL ELSE json_array(message_id, correlation_id) END,
-  CASE WHEN body_json = 1 THEN CAST(body AS TEXT) ELSE body END`;
 
 /** Distinct shared fields kept; past it the cache starts afresh (a bound, not an expected size). */
 const MAX_SHARED = 10_000;
@@ -180,6 +167,12 @@ export class SqliteEventLog implements EventLog {
   private readonly ahead: Array<{ statement: Database.Statement; start: number; max: number; rows: unknown[] } | undefined> = [];
   private readonly aheadTimer: Array<NodeJS.Immediate | undefined> = [];
   private readonly lastEnd: number[] = [];
+  /** Per partition: the scan page being read ahead on the reader thread, and where the last scan ended. */
+  private readonly scanAhead: Array<{ start: number; max: number; fields: ReadonlySet<string> | undefined; page: Promise<ScanPage | undefined> } | undefined> = [];
+  private readonly lastScanEnd: number[] = [];
+  private readonly reader: SqliteLogReaderThread;
+  /** Scan pages the reader thread read ahead and a scan used (the rest were read on the event loop). */
+  pagesReadAhead = 0;
 
   constructor(private readonly options: SqliteEventLogOptions) {
     this.partitionCount = options.partitions;
@@ -198,9 +191,10 @@ export class SqliteEventLog implements EventLog {
     this.state = this.appender.state.map((s) => ({ ...s }));
     for (let p = 0; p < options.partitions; p++) {
       this.readFrom.push(this.db.prepare<[number, number], MessageRow>(`SELECT ${READ_COLUMNS} FROM ${messageTable(p)} WHERE seq >= ? ORDER BY seq LIMIT ?`).raw(true) as unknown as Database.Statement<[number, number], MessageRow>);
-      this.scanFrom.push(this.db.prepare<[number, number], ScanRow>(`SELECT ${SCAN_COLUMNS} FROM ${messageTable(p)} WHERE seq >= ? ORDER BY seq LIMIT ?`).raw(true) as unknown as Database.Statement<[number, number], ScanRow>);
+      this.scanFrom.push(this.db.prepare<[number, number], ScanRow>(scanSql(p)).raw(true) as unknown as Database.Statement<[number, number], ScanRow>);
       this.rowAtOrAfter.push(this.db.prepare(rowAtOrAfterSql(p)));
     }
+    this.reader = new SqliteLogReaderThread({ path: options.path, partitions: options.partitions }, (message) => options.onError?.(message));
     this.checkpointer = startModuleThread(CHECKPOINTER, { path: options.path, intervalMs: CHECKPOINT_INTERVAL_MS } satisfies CheckpointerOptions);
     this.checkpointer.unref();
     this.checkpointer.on('message', (m: CheckpointerMessage) => {
@@ -383,24 +377,79 @@ export class SqliteEventLog implements EventLog {
     return { messages, startedAtEarliest: requested < st.firstSeq, nextSequenceNumber: nextAfter(rows, start) };
   }
 
-  async scan(partition: PartitionId, from: ReadFrom, max: number, visit: MessageVisitor): Promise<ScanResult> {
+  async scan(partition: PartitionId, from: ReadFrom, max: number, visit: MessageVisitor, options?: ScanOptions): Promise<ScanResult> {
     const st = this.checkPartition(partition);
     const requested = this.resolveStart(partition, from);
     const start = Math.max(requested, st.firstSeq);
-    const rows = this.pageRows(this.scanFrom[partition]!, partition, start, max);
+    const rows = await this.scanRows(partition, start, max, options?.fields);
     let count = 0;
-    while (count < rows.length) {
-      const r = rows[count++]!;
-      let messageId: string | undefined;
-      let correlationId: string | undefined;
-      if (r[3] !== null) {
-        const ids = JSON.parse(r[3]) as [string | null, string | null];
-        messageId = ids[0] ?? undefined;
-        correlationId = ids[1] ?? undefined;
+    let next = start;
+    if (Array.isArray(rows)) {
+      while (count < rows.length) {
+        const r = rows[count++]!;
+        const ids = r[3] === null ? null : JSON.parse(r[3]) as [string | null, string | null];
+        next = r[0] + 1;
+        if (visit(r[0], r[1], this.sharedFields(r[2]), ids?.[0] ?? undefined, ids?.[1] ?? undefined, r[4]) === false) break;
       }
-      if (visit(r[0], r[1], this.sharedFields(r[2]), messageId, correlationId, r[4]) === false) break;
+    } else {
+      const { seqs, enqueued, sharedIndex, bodies, bodyEnds, binary, fields, fieldEnds } = rows;
+      const shared: (SharedFields | undefined)[] = new Array(rows.shared.length);
+      let bodyStart = 0;
+      let fieldsStart = 0;
+      while (count < rows.count) {
+        const i = count++;
+        const k = sharedIndex[i]!;
+        const f = (shared[k] ??= this.sharedFields(rows.shared[k]!));
+        const idsJson = rows.ids?.[i] ?? null;
+        const ids = idsJson === null ? null : JSON.parse(idsJson) as [string | null, string | null];
+        const bytes = binary?.[i] ?? null;
+        const body = bytes === null ? bodies.slice(bodyStart, bodyEnds[i]) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+        bodyStart = bodyEnds[i]!;
+        let members: string | undefined;
+        const fieldsEnd = fieldEnds === null ? -1 : fieldEnds[i]!;
+        if (fieldsEnd >= 0) {
+          members = fields.slice(fieldsStart, fieldsEnd);
+          fieldsStart = fieldsEnd;
+        }
+        next = seqs[i]! + 1;
+        if (visit(seqs[i]!, enqueued[i]!, f, ids?.[0] ?? undefined, ids?.[1] ?? undefined, body, members) === false) break;
+      }
     }
-    return { count, startedAtEarliest: requested < st.firstSeq, nextSequenceNumber: count === 0 ? start : rows[count - 1]![0] + 1 };
+    return { count, startedAtEarliest: requested < st.firstSeq, nextSequenceNumber: next };
+  }
+
+  /**
+   * The rows of a scan's page from `start`, at most `max`, bounded by what this process knows is
+   * committed. A reader going through a partition page by page (this scan continues the last one,
+   * and got a full page) has its next full page read on the reader thread while it works on this
+   * one; only when a full page is already committed, so the rows read ahead are the ones a later
+   * scan gets (stored rows never change, and retention moving past them would have moved `start`).
+   * A page the thread did not read in full (retention ran meanwhile) is read again here. The
+   * members of `fields` come with a page read ahead for the same fields (the same set), never
+   * with one read here: they are a hint.
+   */
+  private async scanRows(partition: PartitionId, start: number, max: number, fields: ReadonlySet<string> | undefined): Promise<ScanRow[] | ScanPage> {
+    const st = this.state[partition]!;
+    const limit = Math.min(max, st.nextSeq - start);
+    const ahead = this.scanAhead[partition];
+    this.scanAhead[partition] = undefined;
+    let rows: ScanRow[] | ScanPage | undefined;
+    if (ahead !== undefined && ahead.start === start && ahead.max === max) {
+      const page = await ahead.page;
+      if (page !== undefined && page.count === limit) {
+        rows = ahead.fields === fields ? page : { ...page, fieldEnds: null };
+        this.pagesReadAhead++;
+      }
+    }
+    if (this.closed) throw new OmniError('shutting_down');
+    rows ??= limit > 0 ? this.scanFrom[partition]!.all(start, limit) : [];
+    const count = Array.isArray(rows) ? rows.length : rows.count;
+    const end = start + count;
+    if (this.lastScanEnd[partition] === start && count === max && max > 0 && st.nextSeq - end >= max) {
+      this.scanAhead[partition] = { start: end, max, fields, page: this.reader.read(partition, end, max, fields) };
+    }
+    this.lastScanEnd[partition] = end;
+    return rows;
   }
 
   /** One frozen object per distinct value of the shared fields (the key is their JSON array). */
@@ -494,6 +543,8 @@ export class SqliteEventLog implements EventLog {
     this.closed = true;
     for (const t of this.aheadTimer) if (t !== undefined) clearImmediate(t);
     this.ahead.length = 0;
+    this.scanAhead.length = 0;
+    await this.reader.close();
     // Commit what is waiting and let its fdatasync finish, then the checkpointer's last checkpoint.
     this.flush();
     if (this.syncing) await new Promise<void>((resolve) => this.syncIdle.push(resolve));

@@ -15,9 +15,9 @@ import { eventLogContract, msg } from './event-log.contract.js';
 async function feedJson(log: SqliteEventLog, partition: number): Promise<Array<{ body: unknown; bodyEncoding?: string }>> {
   const w = new ByteWriter();
   let n = 0;
-  const visit: MessageVisitor = (...args) => {
+  const visit: MessageVisitor = (seq, enqueuedMs, shared, messageId, correlationId, body) => {
     if (n++ > 0) w.text(',');
-    writeMessage(w, false, partition, ...args);
+    writeMessage(w, false, partition, seq, enqueuedMs, shared, messageId, correlationId, body);
   };
   await log.scan(partition, { kind: 'earliest' }, 100, visit);
   return JSON.parse(`[${w.done().toString('utf8')}]`) as Array<{ body: unknown; bodyEncoding?: string }>;
@@ -237,3 +237,96 @@ for (const durability of ['process', 'fsync'] as const) {
     }
   });
 }
+
+test('scan pages read ahead on the reader thread are exactly what a read returns, through retention and other readers', async () => {
+  const dir = tempDir();
+  const log = new SqliteEventLog({ partitions: 1, retentionMs: 60_000, dedupWindowMs: 1e9, maxPendingMessages: 1e5, durability: 'process', path: join(dir, 'log.db') });
+  const hub = { scope: 'hub', type: 'sas', issuer: 'iothub', policy: 'service' } as const;
+  const kinds = (i: number): NewMessage => [
+    msg(`d-${i % 3}`, `{"i":${i},"text":"ü ${'x'.repeat(i % 7)}"}`),
+    msg('d-bin', Buffer.from([0xff, i, 0xc3, 0x28]), { messageId: `m-${i}` }),
+    msg('e', ` ${i} `, { contentType: 'application/json', correlationId: `c-${i}`, authMethod: hub, properties: { k: `v${i % 2}` } }),
+    msg('e', '{}', { contentType: 'text/plain', tenant: 'brand-b' }),
+  ][i % 4]!;
+  await log.append(Array.from({ length: 40 }, (_, i) => kinds(i)));
+  const view: MessageVisitor = (seq, enqueuedMs, shared, messageId, correlationId, body) => {
+    assert.equal(typeof body === 'string', shared.bodyIsJson === true, 'a body is text exactly when it is known to be JSON');
+    return void page.push({
+      seq, enqueuedMs, deviceId: shared.deviceId, tenant: shared.tenant, authMethod: shared.authMethod, contentType: shared.contentType,
+      properties: JSON.parse(shared.propertiesJson), messageId, correlationId, body: (typeof body === 'string' ? Buffer.from(body, 'utf8') : body).toString('hex'),
+    });
+  };
+  let page: unknown[] = [];
+  const expected = async (from: number, max: number) => (await log.read(0, { kind: 'sequence', sequenceNumber: from }, max)).messages.map((m) => ({
+    seq: m.sequenceNumber, enqueuedMs: m.enqueuedTimeUtc.getTime(), deviceId: m.deviceId, tenant: m.tenant, authMethod: m.authMethod, contentType: m.contentType,
+    properties: m.properties, messageId: m.messageId, correlationId: m.correlationId, body: m.body.toString('hex'),
+  }));
+  const scanAll = async (from: number, max: number, between: (next: number) => Promise<void>) => {
+    const seen: unknown[] = [];
+    let next = from;
+    for (;;) {
+      page = [];
+      const result = await log.scan(0, { kind: 'sequence', sequenceNumber: next }, max, view);
+      assert.deepEqual(page, await expected(next, max), `the page from ${next}`);
+      seen.push(...page);
+      if (result.count === 0) return seen;
+      next = result.nextSequenceNumber;
+      await between(next);
+    }
+  };
+  const before = log.pagesReadAhead;
+  assert.equal((await scanAll(0, 3, async () => {})).length, 40);
+  assert.ok(log.pagesReadAhead - before >= 10, `most pages came from the reader thread (${log.pagesReadAhead - before})`);
+  // Another reader in between, at another place and page size, and appends: still what is stored.
+  await scanAll(0, 4, async (next) => {
+    if (next === 8) {
+      assert.deepEqual((await expected(1, 2)).map((m) => m.seq), [1, 2]);
+      await log.scan(0, { kind: 'sequence', sequenceNumber: 13 }, 5, () => {});
+      await log.append([kinds(40), kinds(41)]);
+    }
+  });
+  // Retention deletes the pages read ahead: the scan starts at the earliest message kept.
+  await log.append(Array.from({ length: 12 }, (_, i) => kinds(42 + i)));
+  await log.scan(0, { kind: 'sequence', sequenceNumber: 0 }, 5, () => {});
+  const second = await log.scan(0, { kind: 'sequence', sequenceNumber: 5 }, 5, () => {});
+  await log.applyRetention(new Date(Date.now() + 60_001));
+  const after = await log.scan(0, { kind: 'sequence', sequenceNumber: second.nextSequenceNumber }, 5, () => {});
+  assert.deepEqual([second.count, after], [5, { count: 0, startedAtEarliest: true, nextSequenceNumber: 54 }]);
+  // A log closed while a page is read ahead closes.
+  await log.scan(0, { kind: 'earliest' }, 1, () => {});
+  await log.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a scan asked for some fields gets, with the pages read ahead, those members of each JSON object body', async () => {
+  const dir = tempDir();
+  const log = new SqliteEventLog({ partitions: 1, retentionMs: 1e9, dedupWindowMs: 1e9, maxPendingMessages: 1e5, durability: 'process', path: join(dir, 'log.db') });
+  const bodies = Array.from({ length: 30 }, (_, i) => [
+    `{"sku":"s-${i}","Qty":${i},"other":{"sku":"inner"},"text":"ü"}`, '[1,2]', `{"SKU":${i}, "sku" : "again"}`, '{"n\\u0061me":1}', Buffer.from([0xff, i]), '{}',
+  ][i % 6]!);
+  await log.append(bodies.map((b) => msg('d', b)));
+  const fields = new Set(['sku', 'qty']);
+  const seen: Array<{ seq: number; members: string | undefined }> = [];
+  let next = 0;
+  const before = log.pagesReadAhead;
+  for (;;) {
+    const r = await log.scan(0, { kind: 'sequence', sequenceNumber: next }, 4, (seq, _ms, _shared, _mid, _cid, _body, members) => void seen.push({ seq, members }), { fields });
+    if (r.count === 0) break;
+    next = r.nextSequenceNumber;
+  }
+  assert.ok(log.pagesReadAhead - before >= 5);
+  assert.equal(seen.length, 30);
+  // The first two pages (the second shows the reader goes page by page) are read on the event loop: no members.
+  const expected = (i: number) => [`{"sku":"s-${i}","Qty":${i}}`, undefined, `{"SKU":${i},"sku":"again"}`, undefined, undefined, '{}'][i % 6];
+  for (const { seq, members } of seen) if (seq >= 8 && seq < 28) assert.equal(members, expected(seq), `message ${seq}`);
+  assert.ok(seen.filter((s) => s.members !== undefined).length >= 10);
+  assert.deepEqual(seen.slice(0, 8).map((s) => s.members), new Array(8).fill(undefined));
+  // Another set of fields than the page was read for: no members (they are a hint).
+  const other: Array<string | undefined> = [];
+  await log.scan(0, { kind: 'sequence', sequenceNumber: 0 }, 4, () => {}, { fields });
+  await log.scan(0, { kind: 'sequence', sequenceNumber: 4 }, 4, () => {}, { fields });
+  await log.scan(0, { kind: 'sequence', sequenceNumber: 8 }, 4, (...args) => void other.push(args[6]), { fields: new Set(['sku']) });
+  assert.deepEqual(other, [undefined, undefined, undefined, undefined]);
+  await log.close();
+  rmSync(dir, { recursive: true, force: true });
+});
