@@ -1,5 +1,6 @@
 // The entry point: query text → a CompiledQuery that creates runners.
 import { analyzeQuery, type KnownNames } from './semantic/analyze.js';
+import { eventFieldsOf } from './semantic/event-fields.js';
 import type { QueryPlan } from './semantic/plan.js';
 import { QueryError } from './model/errors.js';
 import { parseQuery } from './syntax/parser.js';
@@ -13,6 +14,11 @@ export interface CompiledQuery {
   readonly inputs: readonly string[];
   readonly references: readonly string[];
   readonly outputs: readonly string[];
+  /**
+   * The lower-cased names of the top-level event fields the query can read; null when it can see
+   * whole events. Events holding only those fields give the same rows (see eventFieldsOf).
+   */
+  readonly eventFields: ReadonlySet<string> | null;
   createRunner(options: RunnerOptions): QueryRunner;
 }
 
@@ -23,8 +29,11 @@ export interface CompiledQuery {
  */
 export function compileQuery(text: string, options: CompileOptions = {}): CompiledQuery {
   let plan: QueryPlan;
+  let eventFields: ReadonlySet<string> | null;
   try {
-    plan = analyzeQuery(parseQuery(text), options);
+    const ast = parseQuery(text);
+    plan = analyzeQuery(ast, options);
+    eventFields = eventFieldsOf(ast);
   } catch (err) {
     // The parser and the analyzer recurse over the text's nesting: a query built to be deep (a
     // generated one, an attack on a config) is refused like any other bad query, not a crash.
@@ -37,6 +46,7 @@ export function compileQuery(text: string, options: CompileOptions = {}): Compil
     inputs: plan.inputs,
     references: plan.references,
     outputs: plan.outputs,
+    eventFields,
     createRunner: (runnerOptions) => new QueryRunner(plan, fingerprint, runnerOptions),
   };
 }

@@ -39,6 +39,16 @@ describe('reference-data JOIN', () => {
     assert.deepEqual(rows, [{ name: 'coffee (large)' }]);
   });
 
+  test('any text is a key: property names of plain objects, array indexes, the empty string and control characters', () => {
+    const odd = ['__proto__', 'constructor', 'toString', 'hasOwnProperty', '0', '00', '4294967295', '-0', '', '\u0000s1', 'length'];
+    const catalogue = [...odd.map((sku, i) => ({ sku, n: i })), { sku: 0, n: 'number 0' }, { sku: true, n: 'true' }, { sku: 'x', n: 'x1' }, { sku: 'x', n: 'x2' }];
+    const events = [...odd.map((sku) => ({ sku })), { sku: 0 }, { sku: 'true' }, { sku: true }, { sku: 'x' }, { sku: 'valueOf' }, { sku: 1 }];
+    const rows = rowsOf(`SELECT e.sku, p.n FROM input e JOIN products p ON e.sku = p.sku`, events, { references: { products: catalogue } });
+    assert.deepEqual(rows, [
+      ...odd.map((sku, i) => ({ sku, n: i })), { sku: 0, n: 'number 0' }, { sku: true, n: 'true' }, { sku: 'x', n: 'x1' }, { sku: 'x', n: 'x2' },
+    ]);
+  });
+
   test('runs joining one snapshot share an index only when they join on the same keys', () => {
     const bySku = `SELECT p.name FROM input e JOIN products p ON e.key = p.sku`;
     const byName = `SELECT p.sku FROM input e JOIN products p ON e.key = p.name`;
