@@ -19,33 +19,56 @@ function isoOf(ms: number): string {
  * The row for one message, or (as text) why it cannot be one: the body is not a JSON object.
  * Nothing here reads a clock: EventProcessedUtcTime is the enqueue time, so a replay makes the
  * same rows.
+ *
+ * `fields` are the event fields the query can read (CompiledQuery.eventFields; null: whole events).
+ * The row then holds the added fields among them only, and no metadata (a query that reads it
+ * passes the record itself, so reads whole events); `members`, when the log cut them for those
+ * fields, is the body's JSON object with only them, parsed instead of the body. Either way the
+ * query finds in the row what it would find in the whole one.
  */
-export function eventRow(partition: number, enqueuedMs: number, shared: SharedFields, messageId: string | undefined, correlationId: string | undefined, body: string | Buffer): Row | string {
-  if (typeof body !== 'string') return 'the body is not JSON (a JSON object is required)';
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(body);
-  } catch {
-    return 'the body is not valid JSON';
+export function eventRow(
+  partition: number, enqueuedMs: number, shared: SharedFields, messageId: string | undefined, correlationId: string | undefined, body: string | Buffer,
+  fields: ReadonlySet<string> | null = null, members?: string,
+): Row | string {
+  let row: Row;
+  if (fields !== null && members !== undefined) row = JSON.parse(members) as Row;
+  else {
+    if (typeof body !== 'string') return 'the body is not JSON (a JSON object is required)';
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return 'the body is not valid JSON';
+    }
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+      return `the body is ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`}, not a JSON object`;
+    }
+    row = parsed as Row;
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    return `the body is ${parsed === null ? 'null' : Array.isArray(parsed) ? 'an array' : `a ${typeof parsed}`}, not a JSON object`;
+  if (fields === null) {
+    const enqueued = isoOf(enqueuedMs);
+    row.EventProcessedUtcTime = enqueued;
+    row.PartitionId = partition;
+    row.EventEnqueuedUtcTime = enqueued;
+    row.IoTHub = iotHubOf(enqueuedMs, shared, messageId, correlationId);
+    (row as Row & { [EVENT_METADATA]?: Row })[EVENT_METADATA] = metadataOf(shared);
+    return row;
   }
-  const row = parsed as Row;
-  const enqueued = isoOf(enqueuedMs);
-  const iotHub: Row = {
+  if (fields.has('eventprocessedutctime')) row.EventProcessedUtcTime = isoOf(enqueuedMs);
+  if (fields.has('partitionid')) row.PartitionId = partition;
+  if (fields.has('eventenqueuedutctime')) row.EventEnqueuedUtcTime = isoOf(enqueuedMs);
+  if (fields.has('iothub')) row.IoTHub = iotHubOf(enqueuedMs, shared, messageId, correlationId);
+  return row;
+}
+
+function iotHubOf(enqueuedMs: number, shared: SharedFields, messageId: string | undefined, correlationId: string | undefined): Row {
+  return {
     MessageId: messageId ?? null,
     CorrelationId: correlationId ?? null,
     ConnectionDeviceId: shared.deviceId,
     ConnectionDeviceGenerationId: shared.generationId,
-    EnqueuedTime: enqueued,
+    EnqueuedTime: isoOf(enqueuedMs),
   };
-  row.EventProcessedUtcTime = enqueued;
-  row.PartitionId = partition;
-  row.EventEnqueuedUtcTime = enqueued;
-  row.IoTHub = iotHub;
-  (row as Row & { [EVENT_METADATA]?: Row })[EVENT_METADATA] = metadataOf(shared);
-  return row;
 }
 
 /** Everything in the metadata is a sender's shared field, so one frozen record serves all its messages. */

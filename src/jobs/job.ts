@@ -291,7 +291,7 @@ export class Job {
     const positions = saved ? [...saved.log] : await this.positionsAt(from ?? { kind: 'earliest' });
     this.sources = { log: null, streams: new Map() };
     const bindings = [...this.spec.inputs.values()];
-    if (bindings.some((b) => b.kind === 'log')) this.sources.log = new LogSource(this.deps.log, positions);
+    if (bindings.some((b) => b.kind === 'log')) this.sources.log = new LogSource(this.deps.log, positions, this.spec.query.eventFields);
     for (const b of bindings) {
       if (b.kind === 'stream' && !this.sources.streams.has(b.output)) {
         const after = saved?.streams[b.output] ?? (from?.kind === 'latest' ? await this.lastRowId(b.output) : 0);

@@ -1,7 +1,7 @@
 // The hub's log as a job's input: every partition read from the job's positions, merged into one
 // order by (enqueue time, partition, sequence number) below the log's horizon, so a rerun from a
 // checkpoint takes the same events in the same order.
-import type { EventLog, SharedFields } from '../log/event-log.js';
+import type { EventLog, ScanOptions, SharedFields } from '../log/event-log.js';
 import type { Row } from '../query/index.js';
 import { eventRow } from './event-row.js';
 import { LOG_SOURCE, takeNext, type BufferedSource, type JobEvent } from './job-event.js';
@@ -44,8 +44,12 @@ class PartitionReader implements BufferedSource {
   /** Messages retention deleted before this job read them. */
   skipped = 0;
 
-  constructor(private readonly log: EventLog, readonly partition: number, next: number) {
+  /** What the scan is asked for: the members of the fields the query reads (see eventRow). */
+  private readonly scanOptions: ScanOptions;
+
+  constructor(private readonly log: EventLog, readonly partition: number, next: number, private readonly fields: ReadonlySet<string> | null) {
     this.readSeq = next;
+    this.scanOptions = fields === null ? {} : { fields };
   }
 
   /** The sequence number of the next event not yet taken: the checkpoint position. */
@@ -66,18 +70,19 @@ class PartitionReader implements BufferedSource {
     let firstVisited = -1;
     let lastTaken = -1;
     let stoppedAt = -1;
-    const result = await this.log.scan(partition, { kind: 'sequence', sequenceNumber: this.readSeq }, PAGE, (seq, enqueuedMs, shared, messageId, correlationId, body) => {
+    const fields = this.fields;
+    const result = await this.log.scan(partition, { kind: 'sequence', sequenceNumber: this.readSeq }, PAGE, (seq, enqueuedMs, shared, messageId, correlationId, body, members) => {
       if (firstVisited < 0) firstVisited = seq;
       if (enqueuedMs >= below) {
         stoppedAt = seq;
         return false;
       }
       lastTaken = seq;
-      const decoded = eventRow(partition, enqueuedMs, shared, messageId, correlationId, body);
+      const decoded = eventRow(partition, enqueuedMs, shared, messageId, correlationId, body, fields, members);
       this.buffer.push(typeof decoded === 'string'
         ? new LogEvent(partition, seq, enqueuedMs, shared, messageId, body, null, decoded)
         : new LogEvent(partition, seq, enqueuedMs, shared, messageId, body, decoded, null));
-    });
+    }, this.scanOptions);
     if (result.startedAtEarliest) {
       // Retention deleted messages this job had not read yet: they are gone, and the job says so.
       const firstKept = firstVisited >= 0 ? firstVisited : result.nextSequenceNumber;
@@ -102,8 +107,9 @@ export type LogPositions = number[];
 export class LogSource implements BufferedSource {
   private readonly partitions: PartitionReader[];
 
-  constructor(private readonly log: EventLog, positions: LogPositions) {
-    this.partitions = Array.from({ length: log.partitionCount }, (_, p) => new PartitionReader(log, p, positions[p] ?? 0));
+  /** `fields`: the event fields the job's query can read (null: whole events). */
+  constructor(private readonly log: EventLog, positions: LogPositions, fields: ReadonlySet<string> | null) {
+    this.partitions = Array.from({ length: log.partitionCount }, (_, p) => new PartitionReader(log, p, positions[p] ?? 0, fields));
   }
 
   horizon(): number {
