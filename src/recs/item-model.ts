@@ -14,8 +14,8 @@
 //   without an event or beyond `maxShoppers` (least recent first), `maxItems` items.
 //
 // What changed since the last checkpoint is tracked, so a checkpoint writes only that
-// (`takeChanges`, or `takeChangesLazily` for a checkpoint); `snapshot` is every record, and
-// `restore` takes either.
+// (`takeChanges`; `takeChangesLazily`, for a checkpoint, gives only the pairs that changed);
+// `snapshot` is every record, and `restore` takes either.
 import { PairCounts } from './pair-counts.js';
 
 export type Similarity = 'jaccard' | 'lift';
@@ -77,9 +77,17 @@ export interface ModelRecords {
   readonly stores: readonly StoreRecord[];
 }
 
+/**
+ * An item's change: its counts, and in `pairs` the pairs that changed (every pair, in a full
+ * record); `removedPairs`, the partners pruned (apply before `pairs`: one may be in both).
+ */
+export interface ItemChange extends ItemRecord {
+  readonly removedPairs?: readonly string[];
+}
+
 /** What changed, as a checkpoint takes it: the item and shopper records may be made as they are read (once). */
 export interface ModelChanges extends Omit<ModelRecords, 'items' | 'shoppers'> {
-  readonly items: Iterable<ItemRecord>;
+  readonly items: Iterable<ItemChange>;
   readonly shoppers: Iterable<ShopperRecord>;
 }
 
@@ -431,20 +439,23 @@ export class ItemModel {
   /** What changed since the last call (or the restore): what a checkpoint writes. */
   takeChanges(): ModelRecords {
     const changed = this.takeChanged();
+    for (const i of changed.items) i.pairs.forgetChanges();
     return { ...changed, items: changed.items.map((i) => this.itemRecord(i)), shoppers: changed.shoppers.map(shopperRecord), stores: changed.stores.map((st) => this.storeRecord(st)) };
   }
 
   /**
-   * As takeChanges, with the item and shopper records made as they are iterated (once): a checkpoint
-   * writes each as it is made, so none of them lives long. Made all at once, tens of MB of records
-   * survived the young generation until written, and its scavenges took tens of ms each. The model
-   * must not change until the iteration ends (the records are read from the live state).
+   * What changed since the last call, for a checkpoint: of an item, only the pairs that changed and
+   * the partners pruned — whole pair lists (up to twice `neighbours` pairs for nearly every item,
+   * every few seconds) made checkpoints the recommender thread's main work. The item and shopper
+   * records are made as they are iterated (once), so a checkpoint writes each as it is made and none
+   * lives long (made all at once, they survived the young generation: scavenges of tens of ms).
+   * The model must not change until the iteration ends (the records are read from the live state).
    */
   takeChangesLazily(): ModelChanges {
     const changed = this.takeChanged();
     const items = changed.items;
     const shoppers = changed.shoppers;
-    const itemRecord = (i: ItemState): ItemRecord => this.itemRecord(i);
+    const itemRecord = (i: ItemState): ItemChange => this.itemChange(i);
     return {
       ...changed,
       items: (function* () {
@@ -511,6 +522,7 @@ export class ItemModel {
       const s = itemOf(r.item);
       for (const [other, n] of r.pairs) s.pairs.add(itemOf(other).id, n);
     }
+    for (const s of this.items) s.pairs.forgetChanges();
     const removed = new Set(records.removedShoppers);
     const shoppers = records.shoppers.filter((r) => !removed.has(r.shopper)).sort((a, b) => a.touch - b.touch);
     for (const r of shoppers) {
@@ -538,6 +550,16 @@ export class ItemModel {
 
   private itemRecord(i: ItemState): ItemRecord {
     return { item: i.key, occurrence: i.occurrence, popularity: i.popularity, pairs: i.pairs.entries().map(([id, n]) => [this.items[id]!.key, n] as const) };
+  }
+
+  private itemChange(i: ItemState): ItemChange {
+    const { changed, removed } = i.pairs.takeChanges();
+    const key = (id: number): string => this.items[id]!.key;
+    return {
+      item: i.key, occurrence: i.occurrence, popularity: i.popularity,
+      pairs: changed.map(([id, n]) => [key(id), n] as const),
+      ...(removed.length > 0 ? { removedPairs: removed.map(key) } : {}),
+    };
   }
 
   private storeRecord(store: string): StoreRecord {

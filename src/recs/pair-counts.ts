@@ -4,12 +4,18 @@
 // hops and a boxed number per entry. Iteration order is the table's; callers that need an order sort.
 // A slot holds id + 1, so 0 is empty and a fresh (zeroed) array needs no fill: a model makes one
 // table per item and grows each a few times, and filling them showed in profiles.
+// It also remembers which partners changed and which were pruned since `takeChanges`, so a
+// checkpoint writes those pairs, not the whole table (a table holds up to twice `neighbours`).
 
 const EMPTY = 0;
 
 export class PairCounts {
   private ids = new Int32Array(32);
   private counts = new Float64Array(32);
+  /** Per slot: the count changed since the last takeChanges. */
+  private changed = new Uint8Array(32);
+  /** Partners pruned since the last takeChanges. */
+  private removed: number[] = [];
   private mask = 31;
   size = 0;
 
@@ -21,6 +27,7 @@ export class PairCounts {
       const at = ids[i]!;
       if (at === slot) {
         this.counts[i]! += amount;
+        this.changed[i] = 1;
         return;
       }
       if (at === EMPTY) break;
@@ -28,14 +35,16 @@ export class PairCounts {
     }
     ids[i] = slot;
     this.counts[i] = amount;
+    this.changed[i] = 1;
     // At most half full, so a probe ends soon; growing four-fold, a busy item is copied a few times only.
     if (++this.size * 2 > this.mask) this.resize(this.ids.length * 4);
   }
 
   private resize(capacity: number): void {
-    const { ids, counts } = this;
+    const { ids, counts, changed } = this;
     const newIds = new Int32Array(capacity);
     const newCounts = new Float64Array(capacity);
+    const newChanged = new Uint8Array(capacity);
     const mask = capacity - 1;
     // Every slot is distinct: a re-insertion only looks for a free place.
     for (let i = 0; i < ids.length; i++) {
@@ -45,9 +54,11 @@ export class PairCounts {
       while (newIds[j] !== EMPTY) j = (j + 1) & mask;
       newIds[j] = slot;
       newCounts[j] = counts[i]!;
+      newChanged[j] = changed[i]!;
     }
     this.ids = newIds;
     this.counts = newCounts;
+    this.changed = newChanged;
     this.mask = mask;
   }
 
@@ -58,15 +69,59 @@ export class PairCounts {
   }
 
   scale(f: number): void {
-    for (let i = 0; i < this.ids.length; i++) if (this.ids[i] !== EMPTY) this.counts[i]! *= f;
+    for (let i = 0; i < this.ids.length; i++) {
+      if (this.ids[i] === EMPTY) continue;
+      this.counts[i]! *= f;
+      this.changed[i] = 1;
+    }
   }
 
   /** Keeps the `n` largest counts; ties go to the partner whose `key` sorts first. */
   keepStrongest(n: number, key: (id: number) => string): void {
-    const kept = this.entries().sort((x, y) => (y[1] - x[1]) || cmp(key(x[0]), key(y[0]))).slice(0, n);
-    this.ids.fill(EMPTY);
+    const all: [id: number, count: number, changed: number][] = [];
+    const { ids, counts, changed } = this;
+    for (let i = 0; i < ids.length; i++) if (ids[i] !== EMPTY) all.push([ids[i]! - 1, counts[i]!, changed[i]!]);
+    all.sort((x, y) => (y[1] - x[1]) || cmp(key(x[0]), key(y[0])));
+    for (let k = n; k < all.length; k++) this.removed.push(all[k]![0]);
+    ids.fill(EMPTY);
+    changed.fill(0);
     this.size = 0;
-    for (const [id, c] of kept) this.add(id, c);
+    for (let k = 0; k < Math.min(n, all.length); k++) {
+      const [id, c, wasChanged] = all[k]!;
+      this.add(id, c);
+      // A pair the pruning kept is unchanged unless it changed before.
+      if (wasChanged === 0) this.changed[this.slotOf(id)] = 0;
+    }
+  }
+
+  private slotOf(id: number): number {
+    const slot = id + 1;
+    let i = Math.imul(slot, 0x9e3779b1) >>> 0 & this.mask;
+    while (this.ids[i] !== slot) i = (i + 1) & this.mask;
+    return i;
+  }
+
+  /**
+   * The partners pruned and the pairs changed since the last call (a partner pruned and added again
+   * is in both: apply the removals first).
+   */
+  takeChanges(): { changed: [number, number][]; removed: number[] } {
+    const out: [number, number][] = [];
+    const { ids, counts, changed } = this;
+    for (let i = 0; i < ids.length; i++) {
+      if (changed[i] === 0) continue;
+      changed[i] = 0;
+      if (ids[i] !== EMPTY) out.push([ids[i]! - 1, counts[i]!]);
+    }
+    const removed = this.removed;
+    this.removed = [];
+    return { changed: out, removed };
+  }
+
+  /** Forgets what changed (after a restore: the table is what the store holds). */
+  forgetChanges(): void {
+    this.changed.fill(0);
+    this.removed = [];
   }
 
   entries(): [number, number][] {

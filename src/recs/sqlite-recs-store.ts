@@ -1,10 +1,13 @@
-// The embedded recommender store: `<data>/recs.db` (SQLite, WAL). One row per item, shopper and
-// store of each tenant, so a checkpoint rewrites what changed, not the model; the positions row
-// is written in the same transaction.
+// The embedded recommender store: `<data>/recs.db` (SQLite, WAL). One row per item, co-occurring
+// pair, shopper and store of each tenant, so a checkpoint writes what changed, not the model; the
+// positions row is written in the same transaction.
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { ItemRecord, ModelChanges, ModelMeta, ModelRecords, ShopperRecord, StoreRecord } from './item-model.js';
+
+/** An item's row: its record without the pairs, which have rows of their own. */
+type ItemRow = Omit<ItemRecord, 'pairs'>;
 import type { RecsCheckpoint, RecsStore, StoredModels } from './recs-store.js';
 import { WalCheckpointer } from '../log/wal-checkpointer.js';
 
@@ -36,6 +39,7 @@ export class SqliteRecsStore implements RecsStore {
       CREATE TABLE IF NOT EXISTS recs_checkpoint (id INTEGER PRIMARY KEY CHECK (id = 1), checkpoint TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS recs_meta (tenant TEXT PRIMARY KEY, meta TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS recs_items (tenant TEXT NOT NULL, item TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (tenant, item)) WITHOUT ROWID;
+      CREATE TABLE IF NOT EXISTS recs_pairs (tenant TEXT NOT NULL, item TEXT NOT NULL, other TEXT NOT NULL, count REAL NOT NULL, PRIMARY KEY (tenant, item, other)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS recs_shoppers (tenant TEXT NOT NULL, shopper TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (tenant, shopper)) WITHOUT ROWID;
       CREATE TABLE IF NOT EXISTS recs_stores (tenant TEXT NOT NULL, store TEXT NOT NULL, record TEXT NOT NULL, PRIMARY KEY (tenant, store)) WITHOUT ROWID;
     `);
@@ -49,11 +53,28 @@ export class SqliteRecsStore implements RecsStore {
       stores: db.prepare<[string], { record: string }>('SELECT record FROM recs_stores WHERE tenant = ?'),
       saveMeta: db.prepare<[string, string]>('INSERT OR REPLACE INTO recs_meta (tenant, meta) VALUES (?, ?)'),
       saveItem: db.prepare<[string, string, string]>('INSERT OR REPLACE INTO recs_items (tenant, item, record) VALUES (?, ?, ?)'),
+      pairs: db.prepare<[string], [string, string, number]>('SELECT item, other, count FROM recs_pairs WHERE tenant = ? ORDER BY item, other').raw(true) as unknown as Database.Statement<[string], [string, string, number]>,
+      savePair: db.prepare<[string, string, string, number]>('INSERT OR REPLACE INTO recs_pairs (tenant, item, other, count) VALUES (?, ?, ?, ?)'),
+      deletePair: db.prepare<[string, string, string]>('DELETE FROM recs_pairs WHERE tenant = ? AND item = ? AND other = ?'),
       saveShopper: db.prepare<[string, string, string]>('INSERT OR REPLACE INTO recs_shoppers (tenant, shopper, record) VALUES (?, ?, ?)'),
       deleteShopper: db.prepare<[string, string]>('DELETE FROM recs_shoppers WHERE tenant = ? AND shopper = ?'),
       saveStore: db.prepare<[string, string, string]>('INSERT OR REPLACE INTO recs_stores (tenant, store, record) VALUES (?, ?, ?)'),
     };
+    this.moveLegacyPairs();
     this.checkpointer = new WalCheckpointer(path, WAL_CHECKPOINT_MS, onError);
+  }
+
+  /** A recs.db from before pair rows kept every item's pairs in its record: they move to recs_pairs, once. */
+  private moveLegacyPairs(): void {
+    const legacy = this.db.prepare<[], { tenant: string; record: string }>(`SELECT tenant, record FROM recs_items WHERE record LIKE '%"pairs":%'`).all();
+    if (legacy.length === 0) return;
+    this.db.transaction(() => {
+      for (const { tenant, record } of legacy) {
+        const r = JSON.parse(record) as ItemRecord;
+        for (const [other, n] of r.pairs) this.stmts.savePair.run(tenant, r.item, other, n);
+        this.stmts.saveItem.run(tenant, r.item, JSON.stringify({ item: r.item, occurrence: r.occurrence, popularity: r.popularity } satisfies ItemRow));
+      }
+    })();
   }
 
   async load(): Promise<StoredModels> {
@@ -62,13 +83,26 @@ export class SqliteRecsStore implements RecsStore {
     for (const { tenant, meta } of this.stmts.metas.all()) {
       tenants.set(tenant, {
         meta: JSON.parse(meta) as ModelMeta,
-        items: this.stmts.items.all(tenant).map((r) => JSON.parse(r.record) as ItemRecord),
+        items: this.itemsOf(tenant),
         shoppers: this.stmts.shoppers.all(tenant).map((r) => JSON.parse(r.record) as ShopperRecord),
         removedShoppers: [],
         stores: this.stmts.stores.all(tenant).map((r) => JSON.parse(r.record) as StoreRecord),
       });
     }
     return { checkpoint: row === undefined ? undefined : (JSON.parse(row.checkpoint) as RecsCheckpoint), tenants };
+  }
+
+  private itemsOf(tenant: string): ItemRecord[] {
+    const pairs = new Map<string, [string, number][]>();
+    for (const [item, other, n] of this.stmts.pairs.all(tenant)) {
+      let list = pairs.get(item);
+      if (list === undefined) pairs.set(item, (list = []));
+      list.push([other, n]);
+    }
+    return this.stmts.items.all(tenant).map((r) => {
+      const row = JSON.parse(r.record) as ItemRow;
+      return { ...row, pairs: pairs.get(row.item) ?? [] };
+    });
   }
 
   /**
@@ -97,7 +131,10 @@ export class SqliteRecsStore implements RecsStore {
           await row();
         }
         for (const r of c.items) {
-          s.saveItem.run(tenant, r.item, JSON.stringify(r));
+          s.saveItem.run(tenant, r.item, JSON.stringify({ item: r.item, occurrence: r.occurrence, popularity: r.popularity } satisfies ItemRow));
+          // Removals first: a partner pruned and added again within one checkpoint is in both.
+          for (const other of r.removedPairs ?? []) s.deletePair.run(tenant, r.item, other);
+          for (const [other, n] of r.pairs) s.savePair.run(tenant, r.item, other, n);
           await row();
         }
         for (const r of c.shoppers) {

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { compileFieldPath } from '../../src/recs/field-path.js';
-import { ItemModel, type ModelOptions, type ModelRecords } from '../../src/recs/item-model.js';
+import { ItemModel, type ItemRecord, type ModelChanges, type ModelOptions, type ModelRecords } from '../../src/recs/item-model.js';
 import { Recommender } from '../../src/recs/recommender.js';
 import { interactionOf, recsConfigOf, type RecsSettings } from '../../src/recs/recs-rules.js';
 import { buildConfig } from '../../src/config/index.js';
@@ -105,7 +105,9 @@ describe('bounds', () => {
 });
 
 describe('checkpoints', () => {
-  test('restored from the changes of each checkpoint, a model continues exactly as one that never stopped', () => {
+  // Full records (takeChanges), or what a checkpoint writes (takeChangesLazily): of each item, only
+  // the pairs that changed and the partners pruned, applied to rows by pair.
+  for (const take of ['full records', 'changed pairs'] as const) test(`restored from the changes of each checkpoint (${take}), a model continues exactly as one that never stopped`, () => {
     const opts = options({ halfLifeMs: 5 * DAY, historyLength: 8, pairsPerItem: 6, maxShoppers: 40, shopperTtlMs: 20 * DAY });
     let seed = 42;
     const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
@@ -117,11 +119,18 @@ describe('checkpoints', () => {
     for (const e of events) whole.absorb(e.shopper, [e.item], e.weight, e.purchase, e.store, e.at);
 
     // What a store keeps: each checkpoint's changes applied to rows by key.
-    const rows = { items: new Map(), shoppers: new Map(), stores: new Map(), meta: undefined as ModelRecords['meta'] | undefined };
-    const keep = (c: ModelRecords) => {
+    const rows = { items: new Map<string, ItemRecord>(), shoppers: new Map(), stores: new Map(), meta: undefined as ModelRecords['meta'] | undefined };
+    let pruned = 0;
+    const keep = (c: ModelChanges) => {
       rows.meta = c.meta;
       for (const s of c.removedShoppers) rows.shoppers.delete(s);
-      for (const r of c.items) rows.items.set(r.item, r);
+      for (const r of c.items) {
+        const pairs = new Map(take === 'full records' ? [] : rows.items.get(r.item)?.pairs ?? []);
+        for (const other of r.removedPairs ?? []) pairs.delete(other);
+        pruned += r.removedPairs?.length ?? 0;
+        for (const [other, n] of r.pairs) pairs.set(other, n);
+        rows.items.set(r.item, { item: r.item, occurrence: r.occurrence, popularity: r.popularity, pairs: [...pairs] });
+      }
       for (const r of c.shoppers) rows.shoppers.set(r.shopper, r);
       for (const r of c.stores) rows.stores.set(r.store, r);
     };
@@ -129,7 +138,7 @@ describe('checkpoints', () => {
     for (let n = 0; n < events.length; n++) {
       const e = events[n]!;
       model.absorb(e.shopper, [e.item], e.weight, e.purchase, e.store, e.at);
-      if (n % 250 === 249) keep(model.takeChanges());
+      if (n % 250 === 249) keep(take === 'full records' ? model.takeChanges() : model.takeChangesLazily());
       if (n % 1_000 === 999) {
         // A restart: a new model from the rows alone.
         model = new ItemModel(opts);
@@ -145,6 +154,7 @@ describe('checkpoints', () => {
     for (const item of ['i0', 'i3', 'i17']) assert.deepEqual(model.neighbours(item, 5), whole.neighbours(item, 5));
     assert.deepEqual(model.forShopper('u7', 5)?.items, whole.forShopper('u7', 5)?.items);
     assert.deepEqual(model.popular(5, 's1'), whole.popular(5, 's1'));
+    if (take === 'changed pairs') assert.ok(pruned > 0, 'the run prunes pairs, so removals are tested');
   });
 });
 
