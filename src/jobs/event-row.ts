@@ -23,15 +23,15 @@ function isoOf(ms: number): string {
  * `fields` are the event fields the query can read (CompiledQuery.eventFields; null: whole events).
  * The row then holds the added fields among them only, and no metadata (a query that reads it
  * passes the record itself, so reads whole events); `members`, when the log cut them for those
- * fields, is the body's JSON object with only them, parsed instead of the body. Either way the
+ * fields, is the body's object with only them, taken instead of parsing the body. Either way the
  * query finds in the row what it would find in the whole one.
  */
 export function eventRow(
   partition: number, enqueuedMs: number, shared: SharedFields, messageId: string | undefined, correlationId: string | undefined, body: string | Buffer,
-  fields: ReadonlySet<string> | null = null, members?: string,
+  fields: ReadonlySet<string> | null = null, members?: Record<string, unknown>,
 ): Row | string {
   let row: Row;
-  if (fields !== null && members !== undefined) row = JSON.parse(members) as Row;
+  if (fields !== null && members !== undefined) row = members as Row;
   else {
     if (typeof body !== 'string') return 'the body is not JSON (a JSON object is required)';
     let parsed: unknown;

@@ -49,15 +49,16 @@ export interface SharedFields {
  */
 export type MessageVisitor = (
   sequenceNumber: SequenceNumber, enqueuedMs: number, shared: SharedFields,
-  messageId: string | undefined, correlationId: string | undefined, body: string | Buffer, fields?: string,
+  messageId: string | undefined, correlationId: string | undefined, body: string | Buffer, fields?: Record<string, unknown>,
 ) => boolean | void;
 
 export interface ScanOptions {
   /**
    * Lower-cased names of top-level fields: for a JSON object body, a log may also hand the visitor
-   * `fields`, the JSON text of the object with only the members whose lower-cased name is here (in
-   * their order, repeats included, each value's text as stored). A hint: a log, or a page, may not,
-   * and the visitor then has the body alone. The embedded log does it on its reader thread for the
+   * `fields`, the object parsed from the body's text cut to the members whose lower-cased name is
+   * here (in their order, repeats included, each value's text as stored: the values are those of
+   * the whole body), a fresh object the visitor may keep. A hint: a log, or a page, may not, and
+   * the visitor then has the body alone. The embedded log does it on its reader thread for the
    * pages it reads ahead, so a reader that needs two fields of a large event parses two.
    */
   readonly fields?: ReadonlySet<string>;

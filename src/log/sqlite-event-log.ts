@@ -392,10 +392,10 @@ export class SqliteEventLog implements EventLog {
         if (visit(r[0], r[1], this.sharedFields(r[2]), ids?.[0] ?? undefined, ids?.[1] ?? undefined, r[4]) === false) break;
       }
     } else {
-      const { seqs, enqueued, sharedIndex, bodies, bodyEnds, binary, fields, fieldEnds } = rows;
+      const { seqs, enqueued, sharedIndex, bodies, bodyEnds, binary } = rows;
       const shared: (SharedFields | undefined)[] = new Array(rows.shared.length);
+      const cut = rows.fields === null ? null : JSON.parse(rows.fields) as (Record<string, unknown> | null)[];
       let bodyStart = 0;
-      let fieldsStart = 0;
       while (count < rows.count) {
         const i = count++;
         const k = sharedIndex[i]!;
@@ -405,14 +405,8 @@ export class SqliteEventLog implements EventLog {
         const bytes = binary?.[i] ?? null;
         const body = bytes === null ? bodies.slice(bodyStart, bodyEnds[i]) : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
         bodyStart = bodyEnds[i]!;
-        let members: string | undefined;
-        const fieldsEnd = fieldEnds === null ? -1 : fieldEnds[i]!;
-        if (fieldsEnd >= 0) {
-          members = fields.slice(fieldsStart, fieldsEnd);
-          fieldsStart = fieldsEnd;
-        }
         next = seqs[i]! + 1;
-        if (visit(seqs[i]!, enqueued[i]!, f, ids?.[0] ?? undefined, ids?.[1] ?? undefined, body, members) === false) break;
+        if (visit(seqs[i]!, enqueued[i]!, f, ids?.[0] ?? undefined, ids?.[1] ?? undefined, body, cut?.[i] ?? undefined) === false) break;
       }
     }
     return { count, startedAtEarliest: requested < st.firstSeq, nextSequenceNumber: next };
@@ -437,7 +431,7 @@ export class SqliteEventLog implements EventLog {
     if (ahead !== undefined && ahead.start === start && ahead.max === max) {
       const page = await ahead.page;
       if (page !== undefined && page.count === limit) {
-        rows = ahead.fields === fields ? page : { ...page, fieldEnds: null };
+        rows = ahead.fields === fields ? page : { ...page, fields: null };
         this.pagesReadAhead++;
       }
     }

@@ -33,8 +33,6 @@ function pack(rows: readonly ScanRow[], fields: ReadonlySet<string> | null): Sca
   let binary: (Uint8Array | null)[] | null = null;
   let length = 0;
   const members: string[] = [];
-  const fieldEnds = fields === null ? null : new Int32Array(n);
-  let membersLength = 0;
   for (let i = 0; i < n; i++) {
     const r = rows[i]!;
     seqs[i] = r[0];
@@ -51,22 +49,15 @@ function pack(rows: readonly ScanRow[], fields: ReadonlySet<string> | null): Sca
     if (typeof body === 'string') {
       texts.push(body);
       length += body.length;
-      if (fieldEnds !== null) {
-        const m = jsonMembers(body, fields!);
-        if (m === null) fieldEnds[i] = -1;
-        else {
-          members.push(m);
-          fieldEnds[i] = membersLength += m.length;
-        }
-      }
+      if (fields !== null) members.push(jsonMembers(body, fields) ?? 'null');
     } else {
-      if (fieldEnds !== null) fieldEnds[i] = -1;
+      if (fields !== null) members.push('null');
       // A copy of exactly the body: cloning a Buffer would clone all of the memory it views.
       (binary ??= new Array<Uint8Array | null>(n).fill(null))[i] = new Uint8Array(body);
     }
     bodyEnds[i] = length;
   }
-  return { count: n, seqs, enqueued, shared, sharedIndex, ids, bodies: texts.join(''), bodyEnds, binary, fields: members.join(''), fieldEnds };
+  return { count: n, seqs, enqueued, shared, sharedIndex, ids, bodies: texts.join(''), bodyEnds, binary, fields: fields === null ? null : `[${members.join(',')}]` };
 }
 
 port.on('message', (m: ReaderRequest) => {
@@ -78,7 +69,7 @@ port.on('message', (m: ReaderRequest) => {
   try {
     const page = pack(scans[m.partition]!.all(m.start, m.max), m.fields === null ? null : fieldSet(m.fields));
     // The typed arrays move (their memory changes hands); the strings are copied.
-    const columns = [page.seqs, page.enqueued, page.sharedIndex, page.bodyEnds, ...(page.fieldEnds ? [page.fieldEnds] : [])].map((a) => a.buffer as ArrayBuffer);
+    const columns = [page.seqs, page.enqueued, page.sharedIndex, page.bodyEnds].map((a) => a.buffer as ArrayBuffer);
     port.postMessage({ type: 'page', id: m.id, page } satisfies ReaderReply, columns);
   } catch (err) {
     port.postMessage({ type: 'failed', id: m.id, message: err instanceof Error ? err.message : String(err) } satisfies ReaderReply);

@@ -307,10 +307,11 @@ test('a scan asked for some fields gets, with the pages read ahead, those member
   await log.append(bodies.map((b) => msg('d', b)));
   const fields = new Set(['sku', 'qty']);
   const seen: Array<{ seq: number; members: string | undefined }> = [];
+  const text = (members: Record<string, unknown> | undefined) => (members === undefined ? undefined : JSON.stringify(members));
   let next = 0;
   const before = log.pagesReadAhead;
   for (;;) {
-    const r = await log.scan(0, { kind: 'sequence', sequenceNumber: next }, 4, (seq, _ms, _shared, _mid, _cid, _body, members) => void seen.push({ seq, members }), { fields });
+    const r = await log.scan(0, { kind: 'sequence', sequenceNumber: next }, 4, (seq, _ms, _shared, _mid, _cid, _body, members) => void seen.push({ seq, members: text(members) }), { fields });
     if (r.count === 0) break;
     next = r.nextSequenceNumber;
   }
@@ -322,7 +323,7 @@ test('a scan asked for some fields gets, with the pages read ahead, those member
   assert.ok(seen.filter((s) => s.members !== undefined).length >= 10);
   assert.deepEqual(seen.slice(0, 8).map((s) => s.members), new Array(8).fill(undefined));
   // Another set of fields than the page was read for: no members (they are a hint).
-  const other: Array<string | undefined> = [];
+  const other: Array<Record<string, unknown> | undefined> = [];
   await log.scan(0, { kind: 'sequence', sequenceNumber: 0 }, 4, () => {}, { fields });
   await log.scan(0, { kind: 'sequence', sequenceNumber: 4 }, 4, () => {}, { fields });
   await log.scan(0, { kind: 'sequence', sequenceNumber: 8 }, 4, (...args) => void other.push(args[6]), { fields: new Set(['sku']) });
