@@ -53,6 +53,11 @@ export class RecsRunner {
   private running: Promise<void> | undefined;
   private stopping = false;
   private readonly idle = new IdleWait();
+  /**
+   * Pausing after a failure: appends do not cut the pause short (each would reload the stored
+   * model, and a checkpoint that keeps failing would do so at every append); a stop does.
+   */
+  private retrying = false;
   private counts: RecsCounts = { absorbed: 0, skipped: {} };
   private lagValue = 0;
   lastError: string | null = null;
@@ -122,7 +127,9 @@ export class RecsRunner {
   /** Runs until closed; call after open. */
   start(): void {
     if (this.running || !this.reader) return;
-    const unsubscribe = this.deps.log.onAppend(() => this.wakeUp());
+    const unsubscribe = this.deps.log.onAppend(() => {
+      if (!this.retrying) this.wakeUp();
+    });
     this.running = this.loop().finally(unsubscribe);
   }
 
@@ -137,7 +144,12 @@ export class RecsRunner {
         // A failed read or checkpoint: what was absorbed since the checkpoint is dropped and read again.
         this.lastError = err instanceof Error ? err.message : String(err);
         this.deps.logger.error('recommender failed; it restarts from its last checkpoint', { err });
-        await this.sleep(RETRY_MS);
+        this.retrying = true;
+        try {
+          await this.sleep(RETRY_MS);
+        } finally {
+          this.retrying = false;
+        }
         if (this.stopping) return;
         try {
           await this.drain();
