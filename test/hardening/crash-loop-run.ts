@@ -29,6 +29,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { deviceResource, signSasToken } from '../../src/auth/sas.js';
 import type { StoredMessage } from '../../src/core/message.js';
+import type { WireMessage as FeedMessage } from '../feed/feed-client.js';
 import { comparable, eventually, oracle, sortRows, type WireRow } from '../helpers/jobs.js';
 import { spawnServer, type ServerProcess } from '../helpers/process.js';
 import { tempDir } from '../helpers/server.js';
@@ -55,18 +56,8 @@ const QUERY = `
   SELECT sku, COUNT(*) AS events, SUM(qty) AS units, MAX(n) AS last, System.Timestamp() AS windowEnd
   INTO Counts FROM events GROUP BY sku, TumblingWindow(millisecond, 500)`;
 
-/** A message as the feed and the partition reads hand it out. */
-interface WireMessage {
-  partition: number;
-  sequenceNumber: number;
-  offset: string;
-  enqueuedTimeUtc: string;
-  deviceId: string;
-  tenant: string;
-  messageId: string;
-  body: unknown;
-  bodyEncoding?: 'base64';
-}
+/** A message as the feed and the partition reads hand it out; every message here has an id. */
+type WireMessage = FeedMessage & { messageId: string };
 
 interface Page { messages: WireMessage[]; cursor: string }
 
