@@ -61,9 +61,11 @@ export class RecsRunner {
   private counts: RecsCounts = { absorbed: 0, skipped: {} };
   private lagValue = 0;
   lastError: string | null = null;
+  private readonly failures: { inc(by?: number): void };
 
   constructor(private readonly deps: RecsRunnerDeps) {
     const { metrics } = deps;
+    this.failures = metrics.counter('omnistream_recs_failures_total', 'Reads or checkpoints of the recommender that failed (it then restarts from its last checkpoint)').with({});
     const skipped = metrics.gauge('omnistream_recs_events_skipped', 'Events the recommender read but could not learn from, by reason');
     for (const reason of SKIP_REASONS) skipped.track({ reason }, () => this.counts.skipped[reason] ?? 0);
     metrics.gauge('omnistream_recs_events_absorbed', 'Events the recommender learned from').track({}, () => this.counts.absorbed);
@@ -143,6 +145,7 @@ export class RecsRunner {
       } catch (err) {
         // A failed read or checkpoint: what was absorbed since the checkpoint is dropped and read again.
         this.lastError = err instanceof Error ? err.message : String(err);
+        this.failures.inc();
         this.deps.logger.error('recommender failed; it restarts from its last checkpoint', { err });
         this.retrying = true;
         try {

@@ -5,14 +5,16 @@
 // is stored once. The same for the other stores in the data directory, each its own SQLite file:
 // a consumer-group checkpoint (groups.db) and a device registration (registry.db) are refused with
 // 503 storage_full and change nothing, and a job whose commit (jobs.db) fails recovers once space
-// returns with exactly the rows an uninterrupted run gives. One server goes through all of it,
-// never restarted.
+// returns with exactly the rows an uninterrupted run gives; the recommender's checkpoint (recs.db)
+// fails, and once space returns the model holds every event once. One server goes through all of
+// it, never restarted.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, statfsSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import type { Device } from '../../src/core/device.js';
 import { comparable, eventually, oracle, sortRows, type WireRow } from '../helpers/jobs.js';
 import { readAll, startTestServer, type TestServer } from '../helpers/server.js';
@@ -45,6 +47,8 @@ describe('a full disk', { skip: cannot }, () => {
     s = await startTestServer({
       outputs: { Counts: { type: 'dashboard' } },
       jobs: { counts: { query: QUERY, eventOrdering: { lateArrival: '0s' }, checkpointInterval: '100ms' } },
+      // Long enough that events can be stored and absorbed before the disk fills under the checkpoint.
+      recommendations: { enabled: true, checkpointInterval: '5s', events: { viewed: { weight: 1 } } },
     }, dataDir);
     d = await s.createDevice('disk-filler');
   });
@@ -87,12 +91,53 @@ describe('a full disk', { skip: cannot }, () => {
     method: 'POST', headers: { authorization: s.deviceToken(d), 'iothub-messageid': id }, body: Buffer.alloc(50_000, 'x'),
   });
 
+  // First, while the file system has room for the checkpoint once the filler is gone (the appends'
+  // test below leaves the log holding most of it).
+  test('the recommender\'s checkpoint fails on a full disk; once space returns it commits, and the model has absorbed every event once', async () => {
+    const headers = service();
+    // A batch of distinct items: their rows and pairs are more than recs.db's WAL file already holds
+    // room for (a small checkpoint would be written into it without asking the file system for more).
+    const post = (batch: number) => s.fetch(`/devices/${d.deviceId}/messages/events`, {
+      method: 'POST',
+      headers: { authorization: s.deviceToken(d), 'content-type': 'application/vnd.microsoft.iothub.json' },
+      body: JSON.stringify(Array.from({ length: 250 }, (_, i) => ({ body: Buffer.from(JSON.stringify({ event: 'viewed', sku: `SKU-R${batch * 250 + i}` })).toString('base64') }))),
+    });
+    const model = async () => ((await (await s.fetch('/api/recommendations/items/SKU-0?k=3', { headers })).json()) as { model: { events: number } }).model.events;
+    const metric = async (name: string) => Number((await (await s.fetch('/metrics')).text()).match(new RegExp(`^${name}(?:\\{\\})? (\\d+)`, 'm'))?.[1] ?? 0);
+    const N = 500;
+    const start = await model();
+    for (let b = 0; b < N / 250; b++) assert.equal((await post(b)).status, 204);
+    await eventually('the model to absorb the events', async () => ((await model()) === start + N ? true : undefined), 10_000);
+    const failuresBefore = await metric('omnistream_recs_failures_total');
+    // The checkpoint that would commit them comes within its 5 s interval, onto a full disk.
+    const free = fillDisk();
+    try {
+      await eventually('the recommender\'s checkpoint to fail', async () => ((await metric('omnistream_recs_failures_total')) > failuresBefore ? true : undefined), 20_000);
+    } finally {
+      free();
+    }
+    // It reopens from its last checkpoint (after its 5 s pause), reads the events again and commits.
+    const stored = () => {
+      const db = new Database(join(s.dataDir, 'recs.db'), { readonly: true });
+      try {
+        const row = db.prepare<[], { checkpoint: string }>('SELECT checkpoint FROM recs_checkpoint WHERE id = 1').get();
+        return row === undefined ? 0 : (JSON.parse(row.checkpoint) as { absorbed: number }).absorbed;
+      } finally {
+        db.close();
+      }
+    };
+    await eventually('recs.db to hold a checkpoint of every event', async () => (stored() === start + N ? true : undefined), 30_000);
+    assert.equal(await model(), start + N, 'every event once: none lost with the failed checkpoint, none counted twice after it');
+    assert.equal(await metric('omnistream_recs_events_absorbed'), start + N);
+  });
+
   test('appends fail with 503 and Retry-After, store nothing, and the server takes messages again once space returns', async () => {
     const acked: string[] = [];
     let refusal: Response | undefined;
     let i = 0;
-    // Fill most of the disk with a file of our own, then fill the rest with messages.
-    writeFileSync(filler, Buffer.alloc((SIZE_MB - 4) * 2 ** 20));
+    // Fill most of the disk with a file of our own (all but 3 MB of what is free), then fill the rest with messages.
+    const { bavail, bsize } = statfsSync(mountPoint);
+    writeFileSync(filler, Buffer.alloc(Math.max(0, bavail * bsize - 3 * 2 ** 20)));
     for (; i < 2_000 && !refusal; i++) {
       const r = await send(`m-${i}`);
       if (r.status === 204) acked.push(`m-${i}`);
@@ -113,7 +158,8 @@ describe('a full disk', { skip: cannot }, () => {
       else assert.equal(back.status, 503, await back.text());
     }
     assert.equal(back?.status, 204, 'taken again after space returned');
-    const stored = (await readAll(s)).map((m) => m.messageId);
+    // This test's messages (the recommender's test before it sent others, without ids).
+    const stored = (await readAll(s)).map((m) => m.messageId).filter((id) => id !== undefined && /^(m|after)-/.test(id));
     assert.equal(new Set(stored).size, stored.length, 'nothing stored twice');
     assert.deepEqual(acked.filter((id) => !stored.includes(id)), [], 'acknowledged but lost');
     assert.ok(!stored.includes(refusedId), 'the refused message is not stored');
@@ -202,4 +248,5 @@ describe('a full disk', { skip: cannot }, () => {
     assert.deepEqual(sortRows(comparable('Counts', rows)), expected, 'no window row missing or doubled');
     assert.equal((await s.fetch('/healthz')).status, 200);
   });
+
 });
