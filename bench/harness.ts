@@ -1,11 +1,28 @@
-// Shared pieces of the benchmarks: child processes for servers, the machine description, medians.
+// Shared pieces of the benchmarks: child processes for servers, the machine description, medians, percentiles, ports.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { createInterface } from 'node:readline';
 
 export function machine(): string {
   const cpu = cpus();
   return `${cpu[0]?.model ?? 'unknown CPU'} × ${cpu.length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${process.platform}`;
+}
+
+/** The value at fraction `p` (0.99: p99) of ascending `sorted`; NaN when there is none. */
+export function percentile(sorted: readonly number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]!;
+}
+
+/** A TCP port free on the loopback now (for a server that must be told its port). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
 }
 
 export function median(values: number[]): number {

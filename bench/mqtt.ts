@@ -7,14 +7,13 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { deviceResource, signSasToken } from '../src/auth/sas.js';
 import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
 import { builtCli } from './built-server.js';
-import { machine, median, spawnReady, table, type Child } from './harness.js';
+import { freePort, machine, median, percentile, spawnReady, table, type Child } from './harness.js';
 
 const { values } = parseArgs({
   options: {
@@ -45,16 +44,6 @@ interface Target {
 
 interface Run { perSecond: number; acked: number; p50: number; p99: number; brokerCpu: number; loadCpu: number; errors: number }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
-
 /** CPU time (user + system, every thread) of a process so far, in ms, from /proc (Linux). */
 function cpuMs(pid: number | undefined): number {
   if (pid === undefined) return NaN;
@@ -64,10 +53,6 @@ function cpuMs(pid: number | undefined): number {
   } catch {
     return NaN;
   }
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 }
 
 async function connectAll(target: Target, ids: readonly string[]): Promise<MqttClient[]> {

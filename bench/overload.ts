@@ -25,7 +25,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { loadavg, setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -34,7 +34,7 @@ import mqttPacket from 'mqtt-packet';
 import { deviceResource, signSasToken } from '../src/auth/sas.js';
 import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
 import { builtCli } from './built-server.js';
-import { machine, median, spawnReady, table } from './harness.js';
+import { freePort, machine, median, percentile, spawnReady, table } from './harness.js';
 
 const { values } = parseArgs({ options: { seconds: { type: 'string', default: '5' }, runs: { type: 'string', default: '3' } } });
 const SECONDS = Number(values.seconds);
@@ -75,10 +75,6 @@ interface LoadResult {
   readonly admittedP99: number;
   /** MQTT: connections refused at CONNECT, by return code. */
   readonly connacks: Record<string, number>;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
 // A load generator is this file again, in a child process of its own on the load's CPU (see load()).
@@ -260,20 +256,10 @@ async function generate(spec: LoadSpec): Promise<LoadResult> {
   stopping = true;
   for (const c of connections) c.socket.destroy();
   admitted.sort((a, b) => a - b);
-  return { sent, unsent, answers, unanswered, admittedP50: percentile(admitted, 50), admittedP99: percentile(admitted, 99), connacks };
+  return { sent, unsent, answers, unanswered, admittedP50: percentile(admitted, 0.5), admittedP99: percentile(admitted, 0.99), connacks };
 }
 
 const CLI = builtCli('bench/overload.ts');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-    s.on('error', reject);
-  });
-}
 
 const dir = mkdtempSync(join(tmpdir(), 'omnistream-overload-'));
 const registry = new SqliteRegistry(join(dir, 'registry.db'));
@@ -358,7 +344,7 @@ async function quiet(seconds: number): Promise<{ p50: number; p99: number; statu
   await Promise.all(pending);
   agent.destroy();
   latencies.sort((a, b) => a - b);
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), statuses };
+  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), statuses };
 }
 
 /** A generator in a child process (this file again), on the load's CPU at the lowest priority. */

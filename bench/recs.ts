@@ -24,7 +24,7 @@ import { Recommender } from '../src/recs/recommender.js';
 import { recsConfigOf } from '../src/recs/recs-rules.js';
 import { SqliteRegistry } from '../src/registry/sqlite-registry.js';
 import { builtCli } from './built-server.js';
-import { machine, median, spawnReady, table } from './harness.js';
+import { machine, median, percentile, spawnReady, table } from './harness.js';
 
 const { values } = parseArgs({ options: {
   events: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '5' }, seconds: { type: 'string', default: '10' },
@@ -162,10 +162,6 @@ function request(url: string, method: 'GET' | 'POST', headers: Record<string, st
     req.on('error', reject);
     req.end(body);
   });
-}
-
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]!;
 }
 
 /** `rate`: events/s all clients together post, paced; null: as fast as they can. */

@@ -109,6 +109,16 @@ export function refusal(code: ErrorCode, message: string, retryAfterSeconds: num
   }
 }
 
+/**
+ * A write the file system had no room for: SQLite's SQLITE_FULL (its transaction was rolled back)
+ * or a file write's ENOSPC. An expected condition, not a defect: the same write succeeds once space
+ * returns, so callers make it `storage_full` with a Retry-After.
+ */
+export function isDiskFull(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_FULL' || code === 'ENOSPC';
+}
+
 export function isOmniError(err: unknown): err is OmniError {
   return err instanceof OmniError;
 }

@@ -1,7 +1,7 @@
 // Turns any failure into its wire response, in the shape the route's clients parse.
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
-import { errorCatalogue, isOmniError, OmniError } from '../core/errors.js';
+import { errorCatalogue, isDiskFull, isOmniError, OmniError } from '../core/errors.js';
 import type { ErrorStyle } from './route.js';
 
 /** IoT Hub's tracking timestamp: `MM/dd/yyyy HH:mm:ss` UTC. */
@@ -11,17 +11,13 @@ function trackingTime(d: Date): string {
 }
 
 /**
- * What a route let through. A write the data directory's file system had no room for — SQLite's
- * SQLITE_FULL (the transaction was rolled back) from any store in it (consumer groups, registry,
- * jobs, references), or a file write's ENOSPC — is an expected condition the client retries once
- * space returns, as the log's own storage_full; anything else is a defect.
+ * What a route let through. A full disk under any store of the data directory (consumer groups,
+ * registry, jobs, references) is the log's own `storage_full`, which the client retries; anything
+ * else is a defect.
  */
 export function toOmniError(err: unknown): OmniError {
   if (isOmniError(err)) return err;
-  const code = (err as { code?: unknown } | null)?.code;
-  if (code === 'SQLITE_FULL' || code === 'ENOSPC') {
-    return new OmniError('storage_full', 'The data directory\'s disk is full: nothing was written; retry later', { cause: err, retryAfterSeconds: 5 });
-  }
+  if (isDiskFull(err)) return new OmniError('storage_full', 'The data directory\'s disk is full: nothing was written; retry later', { cause: err, retryAfterSeconds: 5 });
   return new OmniError('internal', undefined, { cause: err });
 }
 

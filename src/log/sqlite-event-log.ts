@@ -8,7 +8,7 @@ import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Worker } from 'node:worker_threads';
 import type { Durability } from './durability.js';
-import { OmniError } from '../core/errors.js';
+import { isDiskFull, OmniError } from '../core/errors.js';
 import type { AuthMethod, NewMessage, PartitionId, StoredMessage } from '../core/message.js';
 import type { AppendResult, EventLog, EventLogOptions, MessageVisitor, PartitionInfo, ReadFrom, ReadPage, RetentionResult, ScanOptions, ScanResult, SharedFields } from './event-log.js';
 import { LogAppender } from './sqlite-log-appender.js';
@@ -251,10 +251,7 @@ export class SqliteEventLog implements EventLog {
     try {
       positions = this.appender.append(group);
     } catch (cause) {
-      // A full disk is an expected condition, not a bug: the transaction rolled back, and the
-      // same append succeeds once space returns (SQLite reports it as SQLITE_FULL).
-      const full = (cause as { code?: unknown } | null)?.code === 'SQLITE_FULL';
-      const err = full
+      const err = isDiskFull(cause)
         ? new OmniError('storage_full', 'The log could not commit the append: its disk is full', { cause, retryAfterSeconds: 5 })
         : new OmniError('internal', `The log could not commit the append: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
       for (const g of group) g.reject(err);

@@ -14,8 +14,8 @@
 //   without an event or beyond `maxShoppers` (least recent first), `maxItems` items.
 //
 // What changed since the last checkpoint is tracked, so a checkpoint writes only that
-// (`takeChanges`; `takeChangesLazily`, for a checkpoint, gives only the pairs that changed);
-// `snapshot` is every record, and `restore` takes either.
+// (`takeChanges`: of an item, only the pairs that changed); `snapshot` is every record, and
+// `restore` takes either.
 import { PairCounts } from './pair-counts.js';
 
 export type Similarity = 'jaccard' | 'lift';
@@ -436,22 +436,15 @@ export class ItemModel {
     };
   }
 
-  /** What changed since the last call (or the restore): what a checkpoint writes. */
-  takeChanges(): ModelRecords {
-    const changed = this.takeChanged();
-    for (const i of changed.items) i.pairs.forgetChanges();
-    return { ...changed, items: changed.items.map((i) => this.itemRecord(i)), shoppers: changed.shoppers.map(shopperRecord), stores: changed.stores.map((st) => this.storeRecord(st)) };
-  }
-
   /**
-   * What changed since the last call, for a checkpoint: of an item, only the pairs that changed and
+   * What changed since the last call (or the restore), for a checkpoint: of an item, only the pairs that changed and
    * the partners pruned — whole pair lists (up to twice `neighbours` pairs for nearly every item,
    * every few seconds) made checkpoints the recommender thread's main work. The item and shopper
    * records are made as they are iterated (once), so a checkpoint writes each as it is made and none
    * lives long (made all at once, they survived the young generation: scavenges of tens of ms).
    * The model must not change until the iteration ends (the records are read from the live state).
    */
-  takeChangesLazily(): ModelChanges {
+  takeChanges(): ModelChanges {
     const changed = this.takeChanged();
     const items = changed.items;
     const shoppers = changed.shoppers;

@@ -116,16 +116,9 @@ export class Recommender {
     };
   }
 
-  /** As takeChanges, the records made as they are read (nothing may be absorbed until they all are). */
-  takeChangesLazily(): Map<string, ModelChanges> {
+  /** Per tenant, what changed since the last call; records are made as they are read (nothing may be absorbed until they all are). */
+  takeChanges(): Map<string, ModelChanges> {
     const out = new Map<string, ModelChanges>();
-    for (const [tenant, m] of this.models) if (m.hasChanges) out.set(tenant, m.takeChangesLazily());
-    return out;
-  }
-
-  /** Per tenant, what changed since the last call. */
-  takeChanges(): Map<string, ModelRecords> {
-    const out = new Map<string, ModelRecords>();
     for (const [tenant, m] of this.models) if (m.hasChanges) out.set(tenant, m.takeChanges());
     return out;
   }

@@ -83,7 +83,7 @@ async function checkpoint(): Promise<void> {
   if (failed || pending === 0 || positions === null || store === undefined) return;
   try {
     // Sliced: the questions that come meanwhile are answered between slices.
-    const changes = recommender.takeChangesLazily();
+    const changes = recommender.takeChanges();
     await store.commit({ positions, absorbed: recommender.absorbed, skipped: recommender.skippedCounts() }, changes);
     pending = 0;
   } catch (err) {

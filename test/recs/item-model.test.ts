@@ -105,9 +105,9 @@ describe('bounds', () => {
 });
 
 describe('checkpoints', () => {
-  // Full records (takeChanges), or what a checkpoint writes (takeChangesLazily): of each item, only
-  // the pairs that changed and the partners pruned, applied to rows by pair.
-  for (const take of ['full records', 'changed pairs'] as const) test(`restored from the changes of each checkpoint (${take}), a model continues exactly as one that never stopped`, () => {
+  // What a checkpoint writes: of each item, only the pairs that changed and the partners pruned,
+  // applied to rows by pair.
+  test('restored from the changes of each checkpoint, a model continues exactly as one that never stopped', () => {
     const opts = options({ halfLifeMs: 5 * DAY, historyLength: 8, pairsPerItem: 6, maxShoppers: 40, shopperTtlMs: 20 * DAY });
     let seed = 42;
     const random = () => ((seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31) / 2 ** 31);
@@ -125,7 +125,7 @@ describe('checkpoints', () => {
       rows.meta = c.meta;
       for (const s of c.removedShoppers) rows.shoppers.delete(s);
       for (const r of c.items) {
-        const pairs = new Map(take === 'full records' ? [] : rows.items.get(r.item)?.pairs ?? []);
+        const pairs = new Map(rows.items.get(r.item)?.pairs ?? []);
         for (const other of r.removedPairs ?? []) pairs.delete(other);
         pruned += r.removedPairs?.length ?? 0;
         for (const [other, n] of r.pairs) pairs.set(other, n);
@@ -138,7 +138,7 @@ describe('checkpoints', () => {
     for (let n = 0; n < events.length; n++) {
       const e = events[n]!;
       model.absorb(e.shopper, [e.item], e.weight, e.purchase, e.store, e.at);
-      if (n % 250 === 249) keep(take === 'full records' ? model.takeChanges() : model.takeChangesLazily());
+      if (n % 250 === 249) keep(model.takeChanges());
       if (n % 1_000 === 999) {
         // A restart: a new model from the rows alone.
         model = new ItemModel(opts);
@@ -154,7 +154,7 @@ describe('checkpoints', () => {
     for (const item of ['i0', 'i3', 'i17']) assert.deepEqual(model.neighbours(item, 5), whole.neighbours(item, 5));
     assert.deepEqual(model.forShopper('u7', 5)?.items, whole.forShopper('u7', 5)?.items);
     assert.deepEqual(model.popular(5, 's1'), whole.popular(5, 's1'));
-    if (take === 'changed pairs') assert.ok(pruned > 0, 'the run prunes pairs, so removals are tested');
+    assert.ok(pruned > 0, 'the run prunes pairs, so removals are tested');
   });
 });
 

@@ -2,22 +2,32 @@
 // its worker holds the job's lease (and the epoch it started under), and a consumer group's
 // checkpoint moves only for partitions whose lease names the committing reader.
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import pg from 'pg';
 import { OmniError } from '../../src/core/errors.js';
 import { jobLeaseName } from '../../src/jobs/job-store.js';
 import { PostgresJobStore } from '../../src/jobs/postgres-job-store.js';
 import { PostgresConsumerGroupStore } from '../../src/log/postgres-consumer-group-store.js';
+import type { PostgresTarget } from '../../src/postgres/postgres-database.js';
 import { PostgresLeases } from '../../src/postgres/postgres-leases.js';
 import { createSchema, PG_URL, skipWithoutPostgres } from '../helpers/postgres.js';
 
-const row = (n: number) => ({ output: 'Counts', job: 'counts', tenant: 'default', timestampMs: 1_000, n: 0, row: { n } });
-
-test('a job worker commits only while it holds the job; after another took it over, its commit is refused', async (t) => {
+/** Runs `body` on a schema of its own (dropped after), with a pool the body's stores share. */
+async function onFreshSchema(t: TestContext, body: (target: PostgresTarget) => Promise<void>): Promise<void> {
   if (await skipWithoutPostgres(t)) return;
   const schema = await createSchema();
   const pool = new pg.Pool({ connectionString: PG_URL, max: 4 });
-  const target = { pool, schema: schema.name };
+  try {
+    await body({ pool, schema: schema.name });
+  } finally {
+    await pool.end();
+    await schema.drop();
+  }
+}
+
+const row = (n: number) => ({ output: 'Counts', job: 'counts', tenant: 'default', timestampMs: 1_000, n: 0, row: { n } });
+
+test('a job worker commits only while it holds the job; after another took it over, its commit is refused', (t) => onFreshSchema(t, async (target) => {
   // Two workers; a lease of 200 ms, so the first one's lapses while the test waits.
   const [first, second] = await Promise.all([PostgresLeases.open(target, 200), PostgresLeases.open(target, 200)]);
   const [storeOfFirst, storeOfSecond] = await Promise.all([PostgresJobStore.open(target, { fence: first }), PostgresJobStore.open(target, { fence: second })]);
@@ -41,16 +51,10 @@ test('a job worker commits only while it holds the job; after another took it ov
     assert.deepEqual((await storeOfSecond.latestRows('Counts', { limit: 10 })).map((r) => r.row), [{ n: 3 }]);
   } finally {
     await Promise.all([storeOfFirst.close(), storeOfSecond.close(), first.close(), second.close()]);
-    await pool.end();
-    await schema.drop();
   }
-});
+}));
 
-test('a reader reconnecting through another gateway takes its own partition at once (the epoch moves on); another reader still waits', async (t) => {
-  if (await skipWithoutPostgres(t)) return;
-  const schema = await createSchema();
-  const pool = new pg.Pool({ connectionString: PG_URL, max: 4 });
-  const target = { pool, schema: schema.name };
+test('a reader reconnecting through another gateway takes its own partition at once (the epoch moves on); another reader still waits', (t) => onFreshSchema(t, async (target) => {
   // Two gateways' lease handles; the lease is long, so only the owner rule can let the second take it.
   const [gone, next] = await Promise.all([PostgresLeases.open(target, 60_000), PostgresLeases.open(target, 60_000)]);
   const store = await PostgresConsumerGroupStore.open(target);
@@ -68,16 +72,10 @@ test('a reader reconnecting through another gateway takes its own partition at o
     assert.deepEqual(await store.checkpoints('audit'), new Map([[0, 5]]));
   } finally {
     await Promise.all([store.close(), gone.close(), next.close()]);
-    await pool.end();
-    await schema.drop();
   }
-});
+}));
 
-test('a reader\'s commit moves only the partitions whose lease names it', async (t) => {
-  if (await skipWithoutPostgres(t)) return;
-  const schema = await createSchema();
-  const pool = new pg.Pool({ connectionString: PG_URL, max: 4 });
-  const target = { pool, schema: schema.name };
+test('a reader\'s commit moves only the partitions whose lease names it', (t) => onFreshSchema(t, async (target) => {
   const leases = await PostgresLeases.open(target, 60_000);
   const store = await PostgresConsumerGroupStore.open(target);
   try {
@@ -92,7 +90,5 @@ test('a reader\'s commit moves only the partitions whose lease names it', async 
     assert.deepEqual(await store.checkpoints('audit'), new Map([[0, 10], [1, 7]]));
   } finally {
     await Promise.all([store.close(), leases.close()]);
-    await pool.end();
-    await schema.drop();
   }
-});
+}));
