@@ -7,7 +7,7 @@
 //     server, beside GET /healthz interleaved with it (the floor the busy event loop sets); twice:
 //     ingestion paced at --ingest-rate events/s (a steady day's traffic: the latency a shopper's
 //     page sees), then as fast as 8 clients can post (the saturated server: queueing, not serving).
-//   npx tsx bench/recs.ts [--events 1000000] [--runs 5] [--seconds 10] [--ingest-rate 5000] [--server dist|tsx]
+//   npx tsx bench/recs.ts [--events 1000000] [--runs 5] [--seconds 10] [--ingest-rate 5000] [--checkpoint-interval 5s] [--server dist|tsx]
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
@@ -29,6 +29,8 @@ import { machine, median, percentile, spawnReady, table } from './harness.js';
 const { values } = parseArgs({ options: {
   events: { type: 'string', default: '1000000' }, runs: { type: 'string', default: '5' }, seconds: { type: 'string', default: '10' },
   server: { type: 'string', default: 'dist' }, 'ingest-rate': { type: 'string', default: '5000' },
+  // The server's default unless given: `1h` shows serving without checkpoints in the measured seconds.
+  'checkpoint-interval': { type: 'string' },
 } });
 const INGEST_RATE = Number(values['ingest-rate']);
 if (!(INGEST_RATE > 0)) throw new Error('--ingest-rate is a number of events per second above 0');
@@ -40,7 +42,7 @@ const SHOPPERS = 200_000;
 const PARTITIONS = 4;
 
 const RECS = {
-  enabled: true, shopper: 'shopper', store: 'store',
+  enabled: true, shopper: 'shopper', store: 'store', ...(values['checkpoint-interval'] ? { checkpointInterval: values['checkpoint-interval'] } : {}),
   events: { product_viewed: { weight: 1 }, product_tried_on: { weight: 3 }, added_to_cart: { weight: 4 }, order_completed: { weight: 6, purchase: true } },
 };
 const recsConfig = () => recsConfigOf(buildConfig({ recommendations: RECS }).recommendations);
@@ -243,7 +245,7 @@ async function serving(bodies: readonly string[], rate: number | null): Promise<
 
 // --- report ------------------------------------------------------------------------------------
 
-console.log(`# Recommender\n\nmachine: ${machine()}\ncommand: npx tsx bench/recs.ts --events ${EVENTS} --runs ${RUNS} --seconds ${SECONDS} --ingest-rate ${INGEST_RATE} --server ${values.server}\n`);
+console.log(`# Recommender\n\nmachine: ${machine()}\ncommand: npx tsx bench/recs.ts --events ${EVENTS} --runs ${RUNS} --seconds ${SECONDS} --ingest-rate ${INGEST_RATE}${values['checkpoint-interval'] ? ` --checkpoint-interval ${values['checkpoint-interval']}` : ''} --server ${values.server}\n`);
 const bodies = makeBodies(EVENTS);
 const parsed = bodies.map((b) => JSON.parse(b) as unknown);
 const updates = modelUpdates(parsed);

@@ -17,6 +17,7 @@
 // (`takeChanges`: of an item, only the pairs that changed); `snapshot` is every record, and
 // `restore` takes either.
 import { PairCounts } from './pair-counts.js';
+import { TopList } from './top-list.js';
 
 export type Similarity = 'jaccard' | 'lift';
 
@@ -97,12 +98,26 @@ class ItemState {
   occurrence = 0;
   popularity = 0;
   readonly pairs = new PairCounts();
-  /** Neighbours sorted by similarity, valid while the model's version is `cachedAt`. */
-  cache: Scored[] | null = null;
+  /** The model's version when the occurrence last changed: every partner's scores depend on it. */
+  occurrenceAt = 0;
+  /** The model's version when the occurrence or a pair last changed. */
+  changedAt = 0;
+  /**
+   * Neighbours strongest first, made at version `cachedAt`: valid while neither this item nor a
+   * partner's occurrence has changed since. Keyed on the model's version alone, every event made
+   * every cached list stale, and a shopper's answer re-sorted the neighbours of their whole history.
+   */
+  cache: Neighbour[] | null = null;
   cachedAt = -1;
   /** In the dirty set: a flag is cheaper to test than the set on every co-occurrence. */
   dirty = false;
   constructor(readonly id: number, readonly key: string) {}
+}
+
+interface Neighbour {
+  readonly item: ItemState;
+  /** Jaccard's similarity; for lift, C[i][j] / (C[i][i] · C[j][j]) without the decay unit (see `scoreOf`). */
+  readonly score: number;
 }
 
 interface Entry {
@@ -123,7 +138,17 @@ class ShopperState {
 /** Exponents beyond this rebase every count, long before a double loses precision. */
 const MAX_EXPONENT = 40;
 
-const byScore = (a: Scored, b: Scored): number => (b.score - a.score) || (a.item < b.item ? -1 : a.item > b.item ? 1 : 0);
+const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const byScore = (a: Scored, b: Scored): number => (b.score - a.score) || byKey(a.item, b.item);
+const byItemKey = (a: ItemState, b: ItemState): number => byKey(a.key, b.key);
+const byShopperKey = (a: ShopperState, b: ShopperState): number => byKey(a.key, b.key);
+const byNeighbour = (a: Neighbour, b: Neighbour): number => (b.score - a.score) || byKey(a.item.key, b.item.key);
+
+interface StorePopularity {
+  /** Item id → decayed popularity: the same flat table as co-occurrences (no boxed number per addition). */
+  readonly pop: PairCounts;
+  readonly top: TopList;
+}
 
 export type AbsorbOutcome = 'absorbed' | 'item_limit';
 
@@ -132,18 +157,19 @@ export class ItemModel {
   private readonly itemIds = new Map<string, ItemState>();
   /** In least-recent-first order: a Map keeps insertion order, and a touch re-inserts. */
   private readonly shoppers = new Map<string, ShopperState>();
-  /** Per store, item id → decayed popularity: the same flat table as co-occurrences (no boxed number per addition). */
-  private readonly stores = new Map<string, PairCounts>();
+  private readonly stores = new Map<string, StorePopularity>();
   /** The last store added to: events of one store come in runs, so most additions skip the lookup. */
-  private lastStore: { key: string; pop: PairCounts } | null = null;
+  private lastStore: { key: string; store: StorePopularity } | null = null;
+  private readonly popularTop = this.topList();
   private originMs = 0;
   private originSet = false;
   private clockMs = 0;
   private touch = 0;
   private events = 0;
-  /** Bumped by every change: caches computed at an older version are stale. */
+  /** Bumped by every event: what changed, changed at this version. */
   private version = 0;
-  private popularCache = new Map<string, { version: number; list: Scored[] }>();
+  /** Neighbour lists made before this version are stale whatever changed (a rebase or restore). */
+  private validFrom = 0;
 
   private readonly dirtyItems = new Set<ItemState>();
   private readonly dirtyShoppers = new Set<ShopperState>();
@@ -210,6 +236,7 @@ export class ItemModel {
   private touchItem(sh: ShopperState, item: ItemState, weight: number, purchase: boolean, store: string | null, atMs: number, scale: number): void {
     const add = weight * scale;
     item.popularity += add;
+    this.popularTop.raised(item.id, item.popularity);
     if (!item.dirty) this.markDirty(item);
     if (store !== null) this.addStorePopularity(store, item, add);
     this.touchEntry(sh, item, weight, purchase, atMs, scale);
@@ -226,6 +253,7 @@ export class ItemModel {
     }
     if (at < 0) {
       item.occurrence += weight * scale;
+      item.occurrenceAt = item.changedAt = this.version;
       for (let i = 0; i < entries.length; i++) {
         const other = entries[i]!;
         this.addPair(item, other.item, Math.min(weight, other.weight) * scale);
@@ -237,6 +265,7 @@ export class ItemModel {
     const entry = entries[at]!;
     if (weight > entry.weight) {
       item.occurrence += (weight - entry.weight) * scale;
+      item.occurrenceAt = item.changedAt = this.version;
       for (let i = 0; i < entries.length; i++) {
         if (i === at) continue;
         const other = entries[i]!;
@@ -261,6 +290,7 @@ export class ItemModel {
 
   private bump(a: ItemState, b: ItemState, amount: number): void {
     a.pairs.add(b.id, amount);
+    a.changedAt = this.version;
     if (!a.dirty) this.markDirty(a);
     if (a.pairs.size > this.prunedAbove) this.prunePairs(a);
   }
@@ -278,12 +308,22 @@ export class ItemModel {
   private addStorePopularity(store: string, item: ItemState, amount: number): void {
     let last = this.lastStore;
     if (last === null || last.key !== store) {
-      let pop = this.stores.get(store);
-      if (pop === undefined) this.stores.set(store, (pop = new PairCounts()));
-      this.lastStore = last = { key: store, pop };
+      let st = this.stores.get(store);
+      if (st === undefined) this.stores.set(store, (st = { pop: new PairCounts(), top: this.topList() }));
+      this.lastStore = last = { key: store, store: st };
     }
-    last.pop.add(item.id, amount);
+    last.store.top.raised(item.id, last.store.pop.add(item.id, amount));
     this.dirtyStores.add(store);
+  }
+
+  private topList(): TopList {
+    return new TopList(POPULAR_KEPT, (id) => this.items[id]!.key);
+  }
+
+  /** The popular lists from every item's value: after a rebase (old and new values differ in scale) or a restore. */
+  private rebuildTopLists(): void {
+    this.popularTop.rebuild(this.items.map((i) => [i.id, i.popularity] as const));
+    for (const st of this.stores.values()) st.top.rebuild(st.pop.entries());
   }
 
   private item(key: string, create: boolean): ItemState | undefined {
@@ -305,7 +345,9 @@ export class ItemModel {
     } else {
       this.shoppers.delete(key);
     }
-    this.shoppers.set(key, s);
+    // The key kept since the shopper was made: the event's copy then dies young, where keeping it
+    // made one string per event survive the recommender thread's scavenges.
+    this.shoppers.set(s.key, s);
     return s;
   }
 
@@ -340,11 +382,14 @@ export class ItemModel {
       item.pairs.scale(f);
       if (!item.dirty) this.markDirty(item);
     }
-    for (const [store, pop] of this.stores) {
-      pop.scale(f);
+    for (const [store, st] of this.stores) {
+      st.pop.scale(f);
       this.dirtyStores.add(store);
     }
     this.originMs = toMs;
+    this.rebuildTopLists();
+    // Called before the event's version is taken: lists made up to now are stale.
+    this.validFrom = this.version + 1;
   }
 
   /** Scaled units → evidence as of the model's clock. */
@@ -359,26 +404,37 @@ export class ItemModel {
   neighbours(key: string, k: number): Scored[] | undefined {
     const item = this.itemIds.get(key);
     if (item === undefined) return undefined;
-    return this.neighboursOf(item).slice(0, k);
+    const unit = this.unit;
+    return this.neighboursOf(item).slice(0, k).map((n) => ({ item: n.item.key, score: this.scoreOf(n, unit) }));
   }
 
-  private neighboursOf(item: ItemState): Scored[] {
-    if (item.cache !== null && item.cachedAt === this.version) return item.cache;
-    const list: Scored[] = [];
+  private neighboursOf(item: ItemState): Neighbour[] {
+    const at = item.cachedAt;
+    if (item.cache !== null && at >= this.validFrom && at >= item.changedAt
+      && !item.pairs.somePartner((id) => this.items[id]!.occurrenceAt > at)) return item.cache;
+    const list: Neighbour[] = [];
     const lift = this.options.similarity === 'lift';
-    const unit = this.unit;
     item.pairs.forEach((id, c) => {
       const other = this.items[id]!;
       let score: number;
-      if (lift) score = c / (item.occurrence * other.occurrence * unit);
+      if (lift) score = c / (item.occurrence * other.occurrence);
       // Evidence added at different times can make the weighted counts overlap a little: clamp.
       else score = Math.min(1, c / Math.max(c, item.occurrence + other.occurrence - c));
-      if (score > 0 && Number.isFinite(score)) list.push({ item: other.key, score });
+      if (score > 0 && Number.isFinite(score)) list.push({ item: other, score });
     });
-    list.sort(byScore);
+    list.sort(byNeighbour);
     item.cache = list;
     item.cachedAt = this.version;
     return list;
+  }
+
+  /**
+   * A neighbour's similarity now. Jaccard's does not move while the list is valid; lift's is divided
+   * by the decay unit, which moves with the clock at every event — every score alike, and a division
+   * keeps the order, so a kept list stays sorted.
+   */
+  private scoreOf(n: Neighbour, unit: number): number {
+    return this.options.similarity === 'lift' ? n.score / unit : n.score;
   }
 
   /**
@@ -390,37 +446,33 @@ export class ItemModel {
     const sh = this.shoppers.get(key);
     // Past the TTL is forgotten, whether or not the sweep has come by yet.
     if (sh === undefined || sh.lastMs < this.clockMs - this.options.shopperTtlMs) return undefined;
-    const bought = new Set<string>();
-    for (const e of sh.entries) if (e.bought) bought.add(e.item.key);
-    const scores = new Map<string, number>();
+    const bought = new Set<ItemState>();
+    for (const e of sh.entries) if (e.bought) bought.add(e.item);
+    const scores = new Map<ItemState, number>();
     const halfLife = this.options.halfLifeMs;
+    const unit = this.unit;
     for (const e of sh.entries) {
       const affinity = e.weight * (halfLife <= 0 ? 1 : 2 ** (-(this.clockMs - e.atMs) / halfLife));
       for (const n of this.neighboursOf(e.item)) {
         if (bought.has(n.item)) continue;
-        scores.set(n.item, (scores.get(n.item) ?? 0) + affinity * n.score);
+        scores.set(n.item, (scores.get(n.item) ?? 0) + affinity * this.scoreOf(n, unit));
       }
     }
-    const items = topOf(scores.entries(), k);
-    return { items, basedOn: sh.entries.map((e) => e.item.key).reverse(), bought, store: sh.store };
+    const items = topOf(scores, k);
+    return { items, basedOn: sh.entries.map((e) => e.item.key).reverse(), bought: new Set([...bought].map((i) => i.key)), store: sh.store };
   }
 
   /** The most popular items (decayed event weights), in a store when it has any; without `exclude`. */
   popular(k: number, store: string | null, exclude: ReadonlySet<string> = new Set()): { items: Scored[]; store: string | null } {
     const inStore = store === null ? undefined : this.stores.get(store);
-    const scope = inStore === undefined ? null : store;
-    const cacheKey = scope ?? '';
-    let cached = this.popularCache.get(cacheKey);
-    if (cached === undefined || cached.version !== this.version) {
-      const unit = this.unit;
-      const source: Iterable<[string, number]> = inStore === undefined
-        ? this.items.map((i) => [i.key, i.popularity * unit] as [string, number])
-        : inStore.entries().map(([id, n]) => [this.items[id]!.key, n * unit] as [string, number]);
-      cached = { version: this.version, list: topOf(source, POPULAR_KEPT) };
-      this.popularCache.set(cacheKey, cached);
-    }
-    const items = exclude.size === 0 ? cached.list.slice(0, k) : cached.list.filter((s) => !exclude.has(s.item)).slice(0, k);
-    return { items, store: scope };
+    const unit = this.unit;
+    const items: Scored[] = [];
+    (inStore?.top ?? this.popularTop).forEach((id, value) => {
+      const item = this.items[id]!.key;
+      if (!exclude.has(item)) items.push({ item, score: value * unit });
+      return items.length < k;
+    });
+    return { items, store: inStore === undefined ? null : store };
   }
 
   // --- checkpoints ------------------------------------------------------------------------------
@@ -462,12 +514,14 @@ export class ItemModel {
   }
 
   private takeChanged(): Omit<ModelRecords, 'items' | 'shoppers' | 'stores'> & { items: ItemState[]; shoppers: ShopperState[]; stores: string[] } {
+    // In key order, as a store keeps them: its b-tree pages are then written in one pass, each
+    // once, where random order rewrote most pages several times in one checkpoint (3x the time).
     const changed = {
       meta: this.meta(),
-      items: [...this.dirtyItems],
-      shoppers: [...this.dirtyShoppers],
-      removedShoppers: [...this.removed],
-      stores: [...this.dirtyStores],
+      items: [...this.dirtyItems].sort(byItemKey),
+      shoppers: [...this.dirtyShoppers].sort(byShopperKey),
+      removedShoppers: [...this.removed].sort(byKey),
+      stores: [...this.dirtyStores].sort(byKey),
     };
     for (const i of this.dirtyItems) i.dirty = false;
     this.dirtyItems.clear();
@@ -489,7 +543,6 @@ export class ItemModel {
     this.shoppers.clear();
     this.stores.clear();
     this.lastStore = null;
-    this.popularCache.clear();
     const m = records.meta;
     this.originMs = m.originMs;
     this.originSet = m.events > 0;
@@ -497,6 +550,7 @@ export class ItemModel {
     this.touch = m.touch;
     this.events = m.events;
     this.version++;
+    this.validFrom = this.version;
     const itemOf = (key: string): ItemState => {
       let s = this.itemIds.get(key);
       if (s === undefined) {
@@ -529,8 +583,9 @@ export class ItemModel {
     for (const r of records.stores) {
       const pop = new PairCounts();
       for (const [item, n] of r.popularity) pop.add(itemOf(item).id, n);
-      this.stores.set(r.store, pop);
+      this.stores.set(r.store, { pop, top: this.topList() });
     }
+    this.rebuildTopLists();
     this.dirtyItems.clear();
     this.dirtyShoppers.clear();
     this.removed.clear();
@@ -550,17 +605,17 @@ export class ItemModel {
     const key = (id: number): string => this.items[id]!.key;
     return {
       item: i.key, occurrence: i.occurrence, popularity: i.popularity,
-      pairs: changed.map(([id, n]) => [key(id), n] as const),
+      pairs: changed.map(([id, n]) => [key(id), n] as const).sort((a, b) => byKey(a[0], b[0])),
       ...(removed.length > 0 ? { removedPairs: removed.map(key) } : {}),
     };
   }
 
   private storeRecord(store: string): StoreRecord {
-    return { store, popularity: (this.stores.get(store)?.entries() ?? []).map(([id, n]) => [this.items[id]!.key, n] as const) };
+    return { store, popularity: (this.stores.get(store)?.pop.entries() ?? []).map(([id, n]) => [this.items[id]!.key, n] as const) };
   }
 }
 
-/** Popular items kept per scope between changes: the largest `k` a request may ask for. */
+/** Popular items kept per scope (overall, each store) as events come: the largest `k` a request may ask for. */
 export const POPULAR_KEPT = 100;
 
 function shopperRecord(s: ShopperState): ShopperRecord {
@@ -568,10 +623,11 @@ function shopperRecord(s: ShopperState): ShopperRecord {
 }
 
 /** The `k` highest scores, strongest first (ties by item), without sorting everything. */
-function topOf(entries: Iterable<readonly [string, number]>, k: number): Scored[] {
+function topOf(scores: ReadonlyMap<ItemState, number>, k: number): Scored[] {
   const top: Scored[] = [];
-  for (const [item, score] of entries) {
+  for (const [state, score] of scores) {
     if (!(score > 0)) continue;
+    const item = state.key;
     if (top.length === k) {
       const last = top[k - 1]!;
       if (score < last.score || (score === last.score && item > last.item)) continue;

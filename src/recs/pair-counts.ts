@@ -19,16 +19,16 @@ export class PairCounts {
   private mask = 31;
   size = 0;
 
-  add(id: number, amount: number): void {
+  /** Adds `amount` to the partner's count; returns the count now. */
+  add(id: number, amount: number): number {
     const slot = id + 1;
     let i = Math.imul(slot, 0x9e3779b1) >>> 0 & this.mask;
     const ids = this.ids;
     for (;;) {
       const at = ids[i]!;
       if (at === slot) {
-        this.counts[i]! += amount;
         this.changed[i] = 1;
-        return;
+        return (this.counts[i]! += amount);
       }
       if (at === EMPTY) break;
       i = (i + 1) & this.mask;
@@ -38,6 +38,7 @@ export class PairCounts {
     this.changed[i] = 1;
     // At most half full, so a probe ends soon; growing four-fold, a busy item is copied a few times only.
     if (++this.size * 2 > this.mask) this.resize(this.ids.length * 4);
+    return amount;
   }
 
   private resize(capacity: number): void {
@@ -60,6 +61,13 @@ export class PairCounts {
     this.counts = newCounts;
     this.changed = newChanged;
     this.mask = mask;
+  }
+
+  /** Whether `test` holds for some partner. */
+  somePartner(test: (id: number) => boolean): boolean {
+    const ids = this.ids;
+    for (let i = 0; i < ids.length; i++) if (ids[i] !== EMPTY && test(ids[i]! - 1)) return true;
+    return false;
   }
 
   /** Calls `visit` with each partner and its count. */
