@@ -1,8 +1,10 @@
 // MQTT past its limits, through the real endpoint: past `mqtt.maxConnections` a CONNECT gets
 // CONNACK 3 and the connection closes, counted in /metrics; past `mqtt.maxInflightTotal` appends
 // in flight over all connections, a publish is refused (no PUBACK, the connection closes once its
-// earlier messages are acknowledged) instead of being held in memory; the places come back.
+// earlier messages are acknowledged) instead of being held in memory; the places come back. Over
+// TLS, a connection past the limit is closed before its handshake.
 import assert from 'node:assert/strict';
+import tls from 'node:tls';
 import { after, before, describe, test } from 'node:test';
 import mqttPacket from 'mqtt-packet';
 import type { MqttClient } from 'mqtt';
@@ -49,6 +51,43 @@ describe('MQTT connection limit', () => {
     }
     assert.equal(answer, 'accepted');
     await Promise.all(clients.map((c) => c.endAsync()));
+  });
+});
+
+/** A TLS connection to `port`: open once its handshake completes, or the error that ended it before. */
+function tlsConnect(port: number): Promise<tls.TLSSocket | { error: string }> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+    socket.once('secureConnect', () => resolve(socket));
+    socket.once('error', (err: Error & { code?: string }) => resolve({ error: err.code ?? err.message }));
+  });
+}
+
+describe('MQTT over TLS past the connection limit', () => {
+  let s: TestServer;
+  before(async () => {
+    s = await startTestServer({ mqtt: { port: 0, tlsPort: 0, maxConnections: 2 } });
+  });
+  after(() => s.stop());
+
+  test('the TLS listener closes a connection past mqtt.maxConnections before its handshake, counted; a freed place is taken again', async () => {
+    // Two connections hold the places: handshakes done, CONNECT not sent yet (counted as connections).
+    const held = await Promise.all([tlsConnect(s.mqttsPort!), tlsConnect(s.mqttsPort!)]);
+    for (const h of held) assert.ok(h instanceof tls.TLSSocket, `a place is taken: ${JSON.stringify(h)}`);
+    // The third never gets a ServerHello: the server spends no handshake on it.
+    const refused = await tlsConnect(s.mqttsPort!);
+    assert.ok(!(refused instanceof tls.TLSSocket), 'refused before the handshake');
+    assert.equal(await metric(s, /omnistream_mqtt_disconnects_total\{reason="connection_limit"\} (\d+)/), 1);
+
+    (held[0] as tls.TLSSocket).destroy();
+    let again: tls.TLSSocket | { error: string } = refused;
+    for (let i = 0; i < 100 && !(again instanceof tls.TLSSocket); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      again = await tlsConnect(s.mqttsPort!);
+    }
+    assert.ok(again instanceof tls.TLSSocket, 'the freed place is taken');
+    again.destroy();
+    (held[1] as tls.TLSSocket).destroy();
   });
 });
 

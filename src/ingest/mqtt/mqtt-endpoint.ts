@@ -135,6 +135,15 @@ export class MqttEndpoint {
       : createNetServer({ noDelay: true }, (socket) => this.accept(listener, socket));
     // A failed handshake (a client that does not trust the certificate, TLS 1.1) concerns that client only.
     if (tls) server.on('tlsClientError', (err) => this.options.logger.debug('MQTT TLS handshake failed', { err }));
+    const max = this.options.maxConnections;
+    if (tls && max !== undefined) {
+      // A handshake costs the server more CPU than anything a refused client sends after it: past the
+      // limit a TLS listener closes the TCP connection before one (the client sees a network error and
+      // retries, as after CONNACK 3). Counted per listener, so together with plain MQTT the limit in
+      // accept() still answers CONNACK 3 over TLS.
+      server.maxConnections = max;
+      server.on('drop', () => this.closes.inc({ reason: 'connection_limit' satisfies CloseReason }));
+    }
     return new Promise((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, host, () => {
