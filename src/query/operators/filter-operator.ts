@@ -1,4 +1,5 @@
-// WHERE before a window: only frames satisfying the predicate reach the groups.
+// WHERE before a window, or the part of WHERE that runs before the reference joins: only frames
+// satisfying the predicate go on.
 import { keepsFrames, type Frame, type FrameSink } from '../dataflow/frame.js';
 
 export class FilterOperator implements FrameSink {

@@ -139,16 +139,19 @@ class PipelineBuilder {
       );
       const windowOperator = this.windowOperator(plan.window, s, output, options);
       this.stateful.push(windowOperator);
-      head = s.where ? new FilterOperator(compilePredicate(s.where, options), windowOperator) : windowOperator;
+      const where = plan.where.late;
+      head = where ? new FilterOperator(compilePredicate(where, options), windowOperator) : windowOperator;
     } else {
       // Without GROUP BY, HAVING filters like WHERE (and may name SELECT aliases).
-      const where = s.where ? compilePredicate(s.where, options) : null;
+      const where = plan.where.late ? compilePredicate(plan.where.late, options) : null;
       const having = s.having ? compilePredicate(s.having, { ...options, scope: { ...scope, aliases: selectAliases(s) } }) : null;
       const filter = where && having ? (f: Frame) => where(f) && having(f) : where ?? having;
       head = new SelectOperator(filter, compileProjection(s.items, options), sink);
     }
 
-    // Joins and applies, last to first, each feeding the stage after it.
+    // Joins and applies, last to first, each feeding the stage after it; the part of WHERE that
+    // reads only what comes before the reference joins filters ahead of them.
+    const { early, at } = plan.where;
     for (let i = plan.clauses.length - 1; i >= 0; i--) {
       const clause = plan.clauses[i]!;
       switch (clause.kind) {
@@ -184,6 +187,7 @@ class PipelineBuilder {
         }
         default: assertNever(clause);
       }
+      if (early && i === at) head = new FilterOperator(compilePredicate(early, options), head);
     }
 
     if (plan.analytics.length > 0) {

@@ -15,6 +15,7 @@ import { columnNamesOf } from './column-names.js';
 import { checkMatchRecognize, matchColumnNames, matchColumns } from './check-match-recognize.js';
 import { ExpressionChecker } from './expression-checker.js';
 import { conjuncts, equiKeys, joinBound } from './join-conditions.js';
+import { placeWhere } from './where-placement.js';
 import type {
   ApplyPlan, Origin, PlannedClause, PlannedSource, QueryPlan, SelectPlan, StatementPlan, StreamJoinPlan,
 } from './plan.js';
@@ -222,6 +223,7 @@ class Analyzer {
       from,
       clauses,
       scope,
+      where: placeWhere(s.where, from.slot, clauses, scope),
       analytics: checker.analytics,
       aggregates: checker.aggregates,
       window,

@@ -8,6 +8,7 @@ import type {
 import type { TableFunctionName } from '../functions/scalar-functions.js';
 import type { MatchRecognizePlan } from '../match-recognize/match-plan.js';
 import type { UserFunctionCatalogue } from '../functions/user-functions.js';
+import type { WherePlacement } from './where-placement.js';
 
 export interface QueryPlan {
   /** Stream inputs the query reads, in order of first use. */
@@ -91,6 +92,8 @@ export interface SelectPlan {
   readonly clauses: readonly PlannedClause[];
   /** Every source alias and its slot (FROM, joins, applies). */
   readonly scope: readonly { readonly alias: string; readonly slot: number }[];
+  /** WHERE split around the reference joins that end `clauses` (see where-placement.ts). */
+  readonly where: WherePlacement;
   readonly analytics: readonly CallExpression[];
   readonly aggregates: readonly CallExpression[];
   readonly window: WindowSpec | null;
