@@ -85,6 +85,15 @@ describe('scalar expressions', () => {
     assert.deepEqual(rows.map((r) => r.row.id), [1, 2, 4, 5]);
   });
 
+  test('LIKE with a set no character can be in ([z-a]), in the query or in the event: matches nothing, never an error', () => {
+    const events = [{ id: 1, plate: 'ab', p: '[z-a]%' }, { id: 2, plate: 'ab', p: 'a[^z-a]' }, { id: 3, plate: 'ab', p: '[a-c]_' }];
+    const fromEvent = runQuery(`SELECT id FROM input WHERE plate LIKE p`, events);
+    assert.deepEqual(fromEvent.rows.map((r) => r.row.id), [2, 3]);
+    assert.deepEqual(fromEvent.diagnostics, []);
+    assert.deepEqual(runQuery(`SELECT id FROM input WHERE plate NOT LIKE '[z-a]%'`, events).rows.map((r) => r.row.id), [1, 2, 3]);
+    assert.equal(value(`PATINDEX('%[z-a]%', plate)`, { plate: 'ab' }), 0);
+  });
+
   test('ROUND: half away from zero, decimal semantics, negative lengths, integers stay integers', () => {
     assert.equal(value(`ROUND(2.5, 0)`), 3);
     assert.equal(value(`ROUND(-2.5, 0)`), -3);

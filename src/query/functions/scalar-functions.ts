@@ -71,11 +71,24 @@ export function likePattern(pattern: string, anchored: boolean): RegExp {
       let set = pattern.slice(i + 1, close);
       const negate = set.startsWith('^');
       if (negate) set = set.slice(1);
-      re += `[${negate ? '^' : ''}${set.replace(/[\\\]]/g, '\\$&')}]`;
+      const cls = set.replace(/[\\\]]/g, '\\$&');
+      // A set RegExp cannot take (a reversed range such as [z-a]) holds no character, as in
+      // T-SQL: it matches nothing, and [^…] of it any one character. Thrown, it failed the query
+      // (a literal pattern) or escaped the engine from the event that carried the pattern.
+      re += isCharacterClass(cls) ? `[${negate ? '^' : ''}${cls}]` : negate ? '[\\s\\S]' : '(?!)';
       i = close;
     } else re += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
   }
   return new RegExp(anchored ? `^${re}$` : re, 'u');
+}
+
+function isCharacterClass(body: string): boolean {
+  try {
+    new RegExp(`[${body}]`, 'u');
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const likeCache = new Map<string, RegExp>();

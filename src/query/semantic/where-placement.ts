@@ -54,22 +54,18 @@ function and(parts: readonly Expression[]): Expression {
 
 /**
  * Whether evaluating `e` on an event can neither report a diagnostic nor throw: no arithmetic,
- * CAST, scalar or JavaScript function, nor LIKE with a pattern read from the event (a bad one
- * throws building its RegExp). Constant parts are evaluated once, when compiled, whatever runs.
+ * CAST, scalar or JavaScript function. Constant parts are evaluated once, when compiled, whatever runs.
  */
 function quiet(e: Expression): boolean {
   if (isConstant(e)) return true;
   switch (e.kind) {
-    case 'literal': case 'column': case 'systemTimestamp': case 'isNull': case 'between': case 'in': case 'case':
+    case 'literal': case 'column': case 'systemTimestamp': case 'isNull': case 'between': case 'in': case 'case': case 'like':
       break;
     case 'unary':
       if (e.operator === 'negate') return false;
       break;
     case 'binary':
       if (e.operator === '+' || e.operator === '-' || e.operator === '*' || e.operator === '/' || e.operator === '%') return false;
-      break;
-    case 'like':
-      if (e.pattern.kind !== 'literal') return false;
       break;
     case 'cast':
       if (!e.lenient) return false;
