@@ -94,6 +94,15 @@ describe('scalar expressions', () => {
     assert.equal(value(`PATINDEX('%[z-a]%', plate)`, { plate: 'ab' }), 0);
   });
 
+  test('REPLICATE, SPACE, REPLACE: a result longer than a string can be is NULL and a diagnostic, never a RangeError', () => {
+    const { rows, diagnostics } = runQuery(
+      `SELECT REPLICATE('ab', n) AS r, SPACE(n) AS s, REPLACE(t, 'a', t) AS x, REPLICATE('', n) AS e FROM input`,
+      [{ n: 1e308, t: 'a'.repeat(100_000) }, { n: 2, t: 'ab' }],
+    );
+    assert.deepEqual(rows.map((r) => r.row), [{ r: null, s: null, x: null, e: '' }, { r: 'abab', s: '  ', x: 'abb', e: '' }]);
+    assert.deepEqual(diagnostics.map((d) => [d.code, d.message.slice(0, d.message.indexOf(':'))]), [['CONVERSION_FAILED', 'REPLICATE'], ['CONVERSION_FAILED', 'SPACE'], ['CONVERSION_FAILED', 'REPLACE']]);
+  });
+
   test('ROUND: half away from zero, decimal semantics, negative lengths, integers stay integers', () => {
     assert.equal(value(`ROUND(2.5, 0)`), 3);
     assert.equal(value(`ROUND(-2.5, 0)`), -3);

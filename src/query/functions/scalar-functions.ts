@@ -53,6 +53,21 @@ function text(v: Value | undefined): string | ConversionFailure {
   return s === null ? new ConversionFailure('expected nvarchar(max)') : s;
 }
 
+/**
+ * The longest text a function builds: V8's limit on a string's length. A count from an event
+ * (REPLICATE('ab', 1e308)) asking for more is a conversion failure, not a RangeError out of the engine.
+ */
+const maxTextLength = 2 ** 29 - 24;
+
+function repeated(s: string, k: number): string | ConversionFailure {
+  if (s.length === 0) return '';
+  return s.length * k > maxTextLength ? tooLong() : s.repeat(k);
+}
+
+function tooLong(): ConversionFailure {
+  return new ConversionFailure(`the result would be longer than ${maxTextLength} characters`);
+}
+
 function datetime(v: Value | undefined): DateTime | null | ConversionFailure {
   if (v === null || v === undefined) return null;
   return toDateTime(v) ?? new ConversionFailure(`cannot convert ${typeof v === 'string' ? `'${v}'` : typeOf(v)} to datetime`);
@@ -179,7 +194,10 @@ export const scalarFunctions: Readonly<Record<string, ScalarFunction>> = {
     const f = text(find), b = text(by);
     if (f instanceof ConversionFailure) return f;
     if (b instanceof ConversionFailure) return b;
-    return f === '' ? s : s.split(f).join(b);
+    if (f === '') return s;
+    const parts = s.split(f);
+    if (s.length + (parts.length - 1) * (b.length - f.length) > maxTextLength) return tooLong();
+    return parts.join(b);
   }),
   charindex: fn(2, 3, (args) => {
     const [find, search, start] = args;
@@ -227,13 +245,13 @@ export const scalarFunctions: Readonly<Record<string, ScalarFunction>> = {
   replicate: textual(2, 2, (s, n) => {
     const k = int(n);
     if (k instanceof ConversionFailure) return k;
-    return k < 0 ? null : s.repeat(k);
+    return k < 0 ? null : repeated(s, k);
   }),
   space: fn(1, 1, ([n]) => {
     if (n === null || n === undefined) return null;
     const k = int(n);
     if (k instanceof ConversionFailure) return k;
-    return k < 0 ? null : ' '.repeat(k);
+    return k < 0 ? null : repeated(' ', k);
   }),
   stuff: textual(4, 4, (s, start, length, insert) => {
     const st = int(start), ln = int(length), ins = text(insert);
