@@ -103,6 +103,12 @@ describe('scalar expressions', () => {
     assert.deepEqual(diagnostics.map((d) => [d.code, d.message.slice(0, d.message.indexOf(':'))]), [['CONVERSION_FAILED', 'REPLICATE'], ['CONVERSION_FAILED', 'SPACE'], ['CONVERSION_FAILED', 'REPLACE']]);
   });
 
+  test('NCHAR of no code point (negative, past U+10FFFF, NaN) is NULL, never a RangeError', () => {
+    const { rows, diagnostics } = runQuery(`SELECT NCHAR(n) AS c FROM input`, [{ n: NaN }, { n: -1 }, { n: 0x110000 }, { n: 97 }]);
+    assert.deepEqual(rows.map((r) => r.row.c), [null, null, null, 'a']);
+    assert.deepEqual(diagnostics, []);
+  });
+
   test('ROUND: half away from zero, decimal semantics, negative lengths, integers stay integers', () => {
     assert.equal(value(`ROUND(2.5, 0)`), 3);
     assert.equal(value(`ROUND(-2.5, 0)`), -3);

@@ -278,7 +278,8 @@ export const scalarFunctions: Readonly<Record<string, ScalarFunction>> = {
     if (n === null || n === undefined) return null;
     const k = int(n);
     if (k instanceof ConversionFailure) return k;
-    return k < 0 || k > 0x10ffff ? null : String.fromCodePoint(k);
+    // Written so that NaN (Infinity - Infinity from an event's numbers) is no code point either.
+    return k >= 0 && k <= 0x10ffff ? String.fromCodePoint(k) : null;
   }),
   json_parse: textual(1, 1, (s) => {
     try {
