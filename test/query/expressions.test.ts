@@ -58,6 +58,22 @@ describe('scalar expressions', () => {
     assert.equal(value(`TIMESTAMPVALUE`, { TIMESTAMPVALUE: 1 }), 1);
   });
 
+  test('DATEADD past 9999-12-31 or before 0000-01-01 is NULL and a diagnostic, never NaN nor a RangeError', () => {
+    const t = '2023-01-31T10:00:00Z';
+    const { rows, diagnostics } = runQuery(
+      `SELECT DATEADD(year, n, t) AS y, DATEADD(day, n, t) AS d, DATEADD(millisecond, n, t) AS ms, DATEADD(year, 7976, t) AS last FROM input`,
+      [{ n: 1e308, t }, { n: -(2 ** 53 + 1), t }, { n: NaN, t }, { n: 1, t: '9999-12-31T23:59:59.9999999Z' }],
+    );
+    assert.deepEqual(rows.map((r) => r.row), [
+      { y: null, d: null, ms: null, last: '9999-01-31T10:00:00.0000000Z' },
+      { y: null, d: null, ms: null, last: '9999-01-31T10:00:00.0000000Z' },
+      { y: null, d: null, ms: null, last: '9999-01-31T10:00:00.0000000Z' },
+      { y: null, d: null, ms: null, last: null },
+    ]);
+    assert.equal(diagnostics.length, 13);
+    assert.ok(diagnostics.every((d) => d.code === 'CONVERSION_FAILED' && d.message.startsWith('DATEADD: the result is outside')), JSON.stringify(diagnostics));
+  });
+
   test('string functions (1-based)', () => {
     const s = { s: 'Interesting ', n: null };
     assert.equal(value(`LEN(s)`, s), 11);

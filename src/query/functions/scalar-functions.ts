@@ -68,6 +68,10 @@ function tooLong(): ConversionFailure {
   return new ConversionFailure(`the result would be longer than ${maxTextLength} characters`);
 }
 
+/** The datetimes DATEADD gives: the years the engine writes, and reads back, with four digits. */
+const earliestDateTime = Date.parse('0000-01-01T00:00:00Z');
+const latestDateTime = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 function datetime(v: Value | undefined): DateTime | null | ConversionFailure {
   if (v === null || v === undefined) return null;
   return toDateTime(v) ?? new ConversionFailure(`cannot convert ${typeof v === 'string' ? `'${v}'` : typeOf(v)} to datetime`);
@@ -297,7 +301,10 @@ export const scalarFunctions: Readonly<Record<string, ScalarFunction>> = {
     if (n === null) return new ConversionFailure('the number of DATEADD must be a number');
     const d = datetime(date);
     if (d === null || d instanceof ConversionFailure) return d;
-    return new DateTime(dateAdd(part!, n, d.ms));
+    const ms = dateAdd(part!, n, d.ms);
+    // An overflow, as T-SQL's DATEADD has it. Past year 9999 (or 1e308 days on) the time was NaN,
+    // ±Infinity or beyond what Date can format: printed 'NaN', or a RangeError out of the engine.
+    return ms >= earliestDateTime && ms <= latestDateTime ? new DateTime(ms) : new ConversionFailure('the result is outside 0000-01-01 to 9999-12-31');
   }, true),
   datediff: fn(3, 3, ([, start, end], part) => {
     const a = datetime(start), b = datetime(end);
