@@ -7,7 +7,7 @@ import { markFieldRead, type Evaluator, type Frame } from '../dataflow/frame.js'
 import { isTimeUnit, unitMs, type DatePart } from '../model/time.js';
 import { compareValues, DateTime, getField, isTrue, metadataOf, typeOf, type Value } from '../model/values.js';
 import { children, type CallExpression, type Expression, type Located } from '../syntax/ast.js';
-import { scalarFunctions, matchesLike, likePattern } from '../functions/scalar-functions.js';
+import { scalarFunctions, matchesLike, likeTest } from '../functions/scalar-functions.js';
 import { castValue, ConversionFailure, toNumber, toText } from '../model/conversions.js';
 import { callKind, datePartArgument, datePartOfCall } from './call-kinds.js';
 import { canonicalText } from '../syntax/canonical.js';
@@ -182,10 +182,10 @@ class ExpressionCompiler {
         const x = this.compile(e.operand);
         const negated = e.negated;
         if (e.pattern.kind === 'literal' && typeof e.pattern.value === 'string') {
-          const re = likePattern(e.pattern.value, true);
+          const test = likeTest(e.pattern.value);
           return (f) => {
             const s = toText(x(f));
-            return s === null ? null : re.test(s) !== negated;
+            return s === null ? null : test(s) !== negated;
           };
         }
         const p = this.compile(e.pattern);
