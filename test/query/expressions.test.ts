@@ -141,6 +141,12 @@ describe('scalar expressions', () => {
     assert.equal(value(`PATINDEX('%%c', s)`, { s: 'zac' }), 3);
   });
 
+  test('REGEXMATCH with a pattern too large for V8 to compile is NULL and a diagnostic, never a SyntaxError', () => {
+    const { rows, diagnostics } = runQuery(`SELECT REGEXMATCH(s, p) AS at FROM input`, [{ s: 'abc', p: 'a'.repeat(50_000) }, { s: 'abc', p: 'B' }, { s: 'abc', p: '(' }]);
+    assert.deepEqual(rows.map((r) => r.row.at), [null, 2, 0]);
+    assert.deepEqual(diagnostics.map((d) => [d.code, d.message]), [['CONVERSION_FAILED', 'REGEXMATCH: the pattern is too large or too complex to match']]);
+  });
+
   test('ROUND: half away from zero, decimal semantics, negative lengths, integers stay integers', () => {
     assert.equal(value(`ROUND(2.5, 0)`), 3);
     assert.equal(value(`ROUND(-2.5, 0)`), -3);

@@ -216,6 +216,20 @@ export function matchesLike(value: string, pattern: string): boolean {
   return test(value);
 }
 
+/**
+ * re.exec(s), or a failure where V8 cannot run the pattern: it compiles a RegExp on first use
+ * (separately for one- and two-byte text) and refuses one past some 40,000 characters with a
+ * SyntaxError ('Regular expression too large'), which escaped the engine from an event's pattern.
+ */
+function execPattern(re: RegExp, s: string): RegExpExecArray | null | ConversionFailure {
+  try {
+    return re.exec(s);
+  } catch (x) {
+    if (x instanceof SyntaxError || x instanceof RangeError) return new ConversionFailure('the pattern is too large or too complex to match');
+    throw x;
+  }
+}
+
 const regexCache = new Map<string, RegExp | null>();
 
 function compiledRegex(pattern: string): RegExp | null {
@@ -322,8 +336,8 @@ export const scalarFunctions: Readonly<Record<string, ScalarFunction>> = {
     if (v instanceof ConversionFailure) return v;
     if (p instanceof ConversionFailure) return p;
     const re = compiledRegex(p);
-    const m = re ? re.exec(v) : null;
-    return m ? m.index + 1 : 0;
+    const m = re ? execPattern(re, v) : null;
+    return m instanceof ConversionFailure ? m : m ? m.index + 1 : 0;
   }),
   concat: fn(1, Infinity, (args) => {
     let out = '';
