@@ -74,6 +74,13 @@ describe('scalar expressions', () => {
     assert.ok(diagnostics.every((d) => d.code === 'CONVERSION_FAILED' && d.message.startsWith('DATEADD: the result is outside')), JSON.stringify(diagnostics));
   });
 
+  test('a date function\'s diagnostic quotes at most 40 characters of the text it could not read', () => {
+    const { diagnostics } = runQuery(`SELECT YEAR(t) AS y, DATEDIFF(day, t, '2023-01-01') AS d FROM input`, [{ t: 'x'.repeat(100_000) }]);
+    assert.deepEqual(diagnostics.map((d) => d.message), [
+      `YEAR: cannot convert '${'x'.repeat(40)}…' to datetime`, `DATEDIFF: cannot convert '${'x'.repeat(40)}…' to datetime`,
+    ]);
+  });
+
   test('string functions (1-based)', () => {
     const s = { s: 'Interesting ', n: null };
     assert.equal(value(`LEN(s)`, s), 11);

@@ -74,7 +74,8 @@ const latestDateTime = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 function datetime(v: Value | undefined): DateTime | null | ConversionFailure {
   if (v === null || v === undefined) return null;
-  return toDateTime(v) ?? new ConversionFailure(`cannot convert ${typeof v === 'string' ? `'${v}'` : typeOf(v)} to datetime`);
+  // The text quoted as CAST quotes it: a 100,000-character value would make as long a diagnostic.
+  return toDateTime(v) ?? new ConversionFailure(`cannot convert ${typeof v === 'string' ? `'${v.length > 40 ? `${v.slice(0, 40)}…` : v}'` : typeOf(v)} to datetime`);
 }
 
 /** One place of a LIKE / PATINDEX pattern: any run of characters (%), or a test of one code point. */
