@@ -35,6 +35,13 @@ describe('scalar expressions', () => {
     assert.equal(value(`TRY_CAST(x AS array)`, { x: {} }), null);
   });
 
+  test('a failed CAST quotes at most 40 characters of the value, a record or array included', () => {
+    const { diagnostics } = runQuery(`SELECT CAST(r AS bigint) AS a, CAST(s AS float) AS b, CAST(n AS datetime) AS c FROM input`, [{ r: { k: 'x'.repeat(10_000) }, s: 'y'.repeat(10_000), n: 12 }]);
+    assert.deepEqual(diagnostics.map((d) => d.message), [
+      `cannot convert {"k":"${'x'.repeat(34)}… to bigint`, `cannot convert '${'y'.repeat(40)}…' to float`, 'cannot convert 12 to datetime',
+    ]);
+  });
+
   test('a bad cast or a division by zero in one event gives NULL and a diagnostic; the query goes on', () => {
     const { rows, diagnostics } = runQuery(`SELECT CAST(x AS bigint) AS n, 10 / y AS q FROM input`, [{ x: 'abc', y: 0 }, { x: '5', y: 2 }]);
     assert.deepEqual(rows.map((r) => r.row), [{ n: null, q: null }, { n: 5, q: 5 }]);

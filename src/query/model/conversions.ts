@@ -54,9 +54,11 @@ export function castValue(v: Value, type: TypeName): Value | ConversionFailure {
   }
 }
 
+/** The value quoted in a message: at most 40 characters of it, so a large event makes no large diagnostic. */
 function fail(v: Value, type: TypeName): ConversionFailure {
-  const shown = typeof v === 'string' ? `'${v.length > 40 ? `${v.slice(0, 40)}…` : v}'` : JSON.stringify(toJson(v));
-  return new ConversionFailure(`cannot convert ${shown} to ${type}`);
+  const text = typeof v === 'string' ? v : JSON.stringify(toJson(v));
+  const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
+  return new ConversionFailure(`cannot convert ${typeof v === 'string' ? `'${shown}'` : shown} to ${type}`);
 }
 
 /** A decimal number written as text; NaN, Infinity and hex are not numbers here. */
