@@ -4,6 +4,32 @@
 import { EVENT_METADATA, type Row } from '../query/index.js';
 import type { SharedFields } from '../log/event-log.js';
 
+/**
+ * JSON.parse takes any depth, but the engine's serialising, grouping and CAST recurse and overflow
+ * the stack at some 4,500 levels: thrown out of a job, one such event failed it at every restart.
+ */
+const MAX_NESTING = 1_000;
+
+/** Whether JSON text opens more than `limit` arrays or objects inside one another (strings skipped). */
+function nestsDeeperThan(text: string, limit: number): boolean {
+  // Deeper than `limit` takes more than `limit` characters: almost every body is shorter.
+  if (text.length <= limit) return false;
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22) {
+      for (i++; i < text.length; i++) {
+        const d = text.charCodeAt(i);
+        if (d === 0x5c) i++;
+        else if (d === 0x22) break;
+      }
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 /** Enqueue times repeat (a commit group shares one), so their ISO text is made once per value. */
 let lastMs = NaN;
 let lastIso = '';
@@ -30,6 +56,8 @@ export function eventRow(
   partition: number, enqueuedMs: number, shared: SharedFields, messageId: string | undefined, correlationId: string | undefined, body: string | Buffer,
   fields: ReadonlySet<string> | null = null, members?: Record<string, unknown>,
 ): Row | string {
+  // Checked on the whole body, whatever the query reads, so every job treats the event alike.
+  if (typeof body === 'string' && nestsDeeperThan(body, MAX_NESTING)) return `the body nests deeper than ${MAX_NESTING} levels`;
   let row: Row;
   if (fields !== null && members !== undefined) row = members as Row;
   else {

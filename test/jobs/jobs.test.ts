@@ -102,6 +102,9 @@ describe('continuous jobs on the live log', () => {
 
   test('unreadable events are dead letters with their reason and log position; a bad timestamp too', async () => {
     assert.equal((await post(devices[1]!, { sku: 'SKU-1', time: 'not a time' })).status, 204);
+    // Nested deeper than the engine can serialise: a dead letter, where it failed the job at every restart.
+    const deep = `{"sku":"SKU-1","deep":${'['.repeat(5_000)}${']'.repeat(5_000)}}`;
+    assert.equal((await post(devices[1]!, deep, { 'content-type': 'application/json' })).status, 204);
     const { deadLetters } = await eventually('dead letters', async () => {
       const page = await get<{ deadLetters: Array<Record<string, unknown>> }>('/api/jobs/with-timestamps/deadletters?limit=1000');
       return page.deadLetters.some((d) => String(d.body).includes('not a time')) ? page : undefined;
@@ -109,6 +112,7 @@ describe('continuous jobs on the live log', () => {
     const reasons = deadLetters.map((d) => String(d.reason));
     assert.ok(reasons.some((r) => /the body is not JSON/.test(r)), reasons.join('; '));
     assert.ok(reasons.some((r) => /TIMESTAMP BY gave no datetime/.test(r)), reasons.join('; '));
+    assert.ok(reasons.some((r) => /nests deeper than 1000 levels/.test(r)), reasons.join('; '));
     // Events without a time field at all are dead letters of this job too: its query needs one.
     const bad = deadLetters.find((d) => String(d.body).includes('not a time'))!;
     assert.match(String(bad.reason), /TIMESTAMP BY gave no datetime/);
