@@ -1,6 +1,6 @@
 // The scalar function library, one entry per function name (lower case). A function returns
 // a ConversionFailure instead of throwing; the compiled call turns it into NULL plus a diagnostic.
-import { ConversionFailure, toNumber, toText } from '../model/conversions.js';
+import { ConversionFailure, shortened, toNumber, toText } from '../model/conversions.js';
 import { roundHalfAwayFromZero } from './rounding.js';
 import { geospatialFunctions } from './geospatial.js';
 import { dateAdd, dateDiff, dateName, datePart } from '../model/calendar.js';
@@ -75,7 +75,7 @@ const latestDateTime = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 function datetime(v: Value | undefined): DateTime | null | ConversionFailure {
   if (v === null || v === undefined) return null;
   // The text quoted as CAST quotes it: a 100,000-character value would make as long a diagnostic.
-  return toDateTime(v) ?? new ConversionFailure(`cannot convert ${typeof v === 'string' ? `'${v.length > 40 ? `${v.slice(0, 40)}…` : v}'` : typeOf(v)} to datetime`);
+  return toDateTime(v) ?? new ConversionFailure(`cannot convert ${typeof v === 'string' ? `'${shortened(v)}'` : typeOf(v)} to datetime`);
 }
 
 /** One place of a LIKE / PATINDEX pattern: any run of characters (%), or a test of one code point. */
@@ -88,7 +88,7 @@ type LikeToken = 'run' | ((c: number) => boolean);
  * %a ran for minutes), and V8 would not compile one of some 40,000 characters, throwing a
  * SyntaxError out of the engine when the pattern came from an event.
  */
-export function likePattern(pattern: string): readonly LikeToken[] {
+function likePattern(pattern: string): readonly LikeToken[] {
   const cs = Array.from(pattern);
   const tokens: LikeToken[] = [];
   for (let i = 0; i < cs.length; i++) {
@@ -139,7 +139,7 @@ function characterSet(body: readonly string[]): (c: number) => boolean {
  * mismatch it goes back only to the latest %, one character further, so it takes at most
  * text × pattern steps. Characters are code points, as the RegExp's 'u' flag had them.
  */
-export function likeMatch(tokens: readonly LikeToken[], text: string): number {
+function likeMatch(tokens: readonly LikeToken[], text: string): number {
   let i = 0, j = 0, runAt = -1, runFrom = 0, start = 0;
   while (i < text.length) {
     const t = tokens[j];
@@ -167,7 +167,7 @@ export function likeMatch(tokens: readonly LikeToken[], text: string): number {
  * pattern with at most one % before its end, so the RegExp backtracks over one run only. Null
  * for any other pattern.
  */
-export function likeRegExp(pattern: string, tokens: readonly LikeToken[]): RegExp | null {
+function likeRegExp(pattern: string, tokens: readonly LikeToken[]): RegExp | null {
   const runs = tokens.filter((t) => t === 'run').length - (tokens[tokens.length - 1] === 'run' ? 1 : 0);
   if (runs > 1 || pattern.length > 1000) return null;
   let re = '';
@@ -198,23 +198,39 @@ function isCharacterClass(body: string): boolean {
   }
 }
 
-/** A compiled LIKE pattern: whether a text is like it. */
-export function likeTest(pattern: string): (text: string) => boolean {
-  const tokens = likePattern(pattern);
-  const re = likeRegExp(pattern, tokens);
-  return re ? (text) => re.test(text) : (text) => likeMatch(tokens, text) >= 0;
+interface CompiledLike {
+  readonly tokens: readonly LikeToken[];
+  /** Whether a text is like the pattern. */
+  readonly test: (text: string) => boolean;
 }
 
-const likeCache = new Map<string, (text: string) => boolean>();
+/** A LIKE / PATINDEX pattern compiled once. */
+function compileLike(pattern: string): CompiledLike {
+  const tokens = likePattern(pattern);
+  const re = likeRegExp(pattern, tokens);
+  return { tokens, test: re ? (text) => re.test(text) : (text) => likeMatch(tokens, text) >= 0 };
+}
+
+/** A compiled LIKE pattern (a literal one in the query): whether a text is like it. */
+export function likeTest(pattern: string): (text: string) => boolean {
+  return compileLike(pattern).test;
+}
+
+/** Patterns read from events (LIKE, PATINDEX), compiled once each: events repeat them. */
+const likeCache = new Map<string, CompiledLike>();
+
+function cachedLike(pattern: string): CompiledLike {
+  let compiled = likeCache.get(pattern);
+  if (!compiled) {
+    compiled = compileLike(pattern);
+    if (likeCache.size > 1000) likeCache.clear();
+    likeCache.set(pattern, compiled);
+  }
+  return compiled;
+}
 
 export function matchesLike(value: string, pattern: string): boolean {
-  let test = likeCache.get(pattern);
-  if (!test) {
-    test = likeTest(pattern);
-    if (likeCache.size > 1000) likeCache.clear();
-    likeCache.set(pattern, test);
-  }
-  return test(value);
+  return cachedLike(pattern).test(value);
 }
 
 /**
@@ -335,7 +351,7 @@ export const scalarFunctions: Readonly<Record<string, ScalarFunction>> = {
     if (p instanceof ConversionFailure) return p;
     if (v instanceof ConversionFailure) return v;
     // The pattern is anchored by its own % signs: '%abc%' finds abc anywhere.
-    const at = likeMatch(likePattern(p), v);
+    const at = likeMatch(cachedLike(p).tokens, v);
     return at < 0 ? 0 : at + 1;
   }),
   regexmatch: fn(2, 2, ([s, pattern]) => {

@@ -54,11 +54,14 @@ export function castValue(v: Value, type: TypeName): Value | ConversionFailure {
   }
 }
 
-/** The value quoted in a message: at most 40 characters of it, so a large event makes no large diagnostic. */
+/** At most 40 characters of a value's text, for a message: a large event makes no large diagnostic. */
+export function shortened(text: string): string {
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
 function fail(v: Value, type: TypeName): ConversionFailure {
-  const text = typeof v === 'string' ? v : JSON.stringify(toJson(v));
-  const shown = text.length > 40 ? `${text.slice(0, 40)}…` : text;
-  return new ConversionFailure(`cannot convert ${typeof v === 'string' ? `'${shown}'` : shown} to ${type}`);
+  const shown = typeof v === 'string' ? `'${shortened(v)}'` : shortened(JSON.stringify(toJson(v)));
+  return new ConversionFailure(`cannot convert ${shown} to ${type}`);
 }
 
 /** A decimal number written as text; NaN, Infinity and hex are not numbers here. */
